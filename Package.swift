@@ -26,6 +26,8 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // The configuration file shared by the three programs.
+        .target(name: "Config", dependencies: ["Rewrite"]),
 
         .testTarget(
             name: "RewriteTests",
@@ -34,6 +36,7 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
+        .testTarget(name: "ConfigTests", dependencies: ["Config"]),
     ],
     swiftLanguageModes: [.v5]
 )
