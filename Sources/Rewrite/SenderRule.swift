@@ -17,17 +17,22 @@ public struct SenderRule: Equatable, Sendable {
     /// The tracking mode the rules give `sender` (an envelope or From address), or nil
     /// when no rule matches.
     public static func mode(for sender: String, in rules: [SenderRule]) -> TrackingMode? {
+        match(for: sender, in: rules)?.mode
+    }
+
+    /// The most specific rule matching `sender`, or nil.
+    public static func match(for sender: String, in rules: [SenderRule]) -> SenderRule? {
         let address = sender.trimmingASCIISpace().trimmingAngleBrackets().lowercased()
         guard !address.isEmpty else { return nil }
-        if let rule = rules.first(where: { $0.pattern == address }) { return rule.mode }
+        if let rule = rules.first(where: { $0.pattern == address }) { return rule }
         guard let at = address.lastIndex(of: "@") else { return nil }
         let domain = String(address[address.index(after: at)...])
-        if let rule = rules.first(where: { $0.pattern == domain }) { return rule.mode }
+        if let rule = rules.first(where: { $0.pattern == domain }) { return rule }
         var best: SenderRule?
         for rule in rules where rule.pattern.hasPrefix(".") && domain.hasSuffix(rule.pattern) {
             if best == nil || rule.pattern.count > best!.pattern.count { best = rule }
         }
-        return best?.mode
+        return best
     }
 }
 

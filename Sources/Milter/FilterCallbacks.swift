@@ -1,0 +1,162 @@
+import CMilter
+import Glibc
+
+/// The C entry points libmilter calls. Each finds the shared `Filter` and the
+/// connection's `MilterSession`, and never lets a failure of MailTrail's reach the
+/// mail: every path ends in `SMFIS_CONTINUE` (or `SMFIS_ACCEPT` when nothing more is
+/// wanted), never in a reject or tempfail.
+enum FilterCallbacks {
+    /// The filter the callbacks serve. libmilter's callbacks carry no user pointer, so
+    /// this is set exactly once in `main`, before `smfi_main` starts any thread, and
+    /// only read afterwards.
+    nonisolated(unsafe) static var filter: Filter!
+
+    static func descriptor(name: UnsafeMutablePointer<CChar>) -> smfiDesc {
+        var desc = smfiDesc()
+        desc.xxfi_name = name
+        desc.xxfi_version = SMFI_VERSION
+        desc.xxfi_flags = UInt(SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY)
+        desc.xxfi_connect = { ctx, host, addr in FilterCallbacks.connect(ctx, host, addr) }
+        desc.xxfi_envfrom = { ctx, argv in FilterCallbacks.envfrom(ctx, argv) }
+        desc.xxfi_envrcpt = { ctx, argv in FilterCallbacks.envrcpt(ctx, argv) }
+        desc.xxfi_header = { ctx, name, value in FilterCallbacks.header(ctx, name, value) }
+        desc.xxfi_body = { ctx, bytes, length in FilterCallbacks.body(ctx, bytes, length) }
+        desc.xxfi_eom = { ctx in FilterCallbacks.endOfMessage(ctx) }
+        desc.xxfi_abort = { ctx in FilterCallbacks.abort(ctx) }
+        desc.xxfi_close = { ctx in FilterCallbacks.close(ctx) }
+        return desc
+    }
+
+    // MARK: - Session lookup
+
+    private static func session(_ ctx: OpaquePointer?) -> MilterSession? {
+        guard let raw = smfi_getpriv(ctx) else { return nil }
+        return Unmanaged<MilterSession>.fromOpaque(raw).takeUnretainedValue()
+    }
+
+    /// The session, created on first use when the MTA sent no connect event.
+    private static func sessionCreating(_ ctx: OpaquePointer?) -> MilterSession {
+        if let s = session(ctx) { return s }
+        let s = MilterSession(clientAddress: symbol(ctx, "{client_addr}") ?? "", clientHostname: "")
+        attach(s, to: ctx)
+        return s
+    }
+
+    private static func attach(_ session: MilterSession, to ctx: OpaquePointer?) {
+        filter.sessionOpened()
+        smfi_setpriv(ctx, Unmanaged.passRetained(session).toOpaque())
+    }
+
+    static func symbol(_ ctx: OpaquePointer?, _ name: String) -> String? {
+        var name = Array(name.utf8CString)
+        guard let value = name.withUnsafeMutableBufferPointer({ smfi_getsymval(ctx, $0.baseAddress) }) else {
+            return nil
+        }
+        let s = String(cString: value)
+        return s.isEmpty ? nil : s
+    }
+
+    // MARK: - Callbacks
+
+    static func connect(_ ctx: OpaquePointer?, _ host: UnsafeMutablePointer<CChar>?,
+                        _ addr: UnsafeMutablePointer<sockaddr>?) -> sfsistat {
+        let hostname = host.map { String(cString: $0) } ?? ""
+        let address = addr.flatMap(SocketAddress.text) ?? symbol(ctx, "{client_addr}") ?? ""
+        if let old = session(ctx) { _ = old; release(ctx) }
+        attach(MilterSession(clientAddress: address, clientHostname: hostname), to: ctx)
+        return SMFIS_CONTINUE
+    }
+
+    static func envfrom(_ ctx: OpaquePointer?, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> sfsistat {
+        let s = sessionCreating(ctx)
+        let sender = argv?.pointee.map { String(cString: $0) } ?? ""
+        let message = MessageInProgress(sender: Address.stripBrackets(sender), body: filter.makeBodyBuffer())
+        message.saslUser = symbol(ctx, "{auth_authen}")
+        s.message = message
+        return SMFIS_CONTINUE
+    }
+
+    static func envrcpt(_ ctx: OpaquePointer?, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> sfsistat {
+        if let m = session(ctx)?.message, let rcpt = argv?.pointee {
+            m.recipients.append(Address.stripBrackets(String(cString: rcpt)))
+        }
+        return SMFIS_CONTINUE
+    }
+
+    static func header(_ ctx: OpaquePointer?, _ name: UnsafeMutablePointer<CChar>?,
+                       _ value: UnsafeMutablePointer<CChar>?) -> sfsistat {
+        guard let m = session(ctx)?.message, let name, let value else { return SMFIS_CONTINUE }
+        let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(value).assumingMemoryBound(to: UInt8.self),
+                                        count: strlen(value))
+        m.headers.append((String(cString: name), Array(bytes)))
+        return SMFIS_CONTINUE
+    }
+
+    static func body(_ ctx: OpaquePointer?, _ bytes: UnsafeMutablePointer<UInt8>?, _ length: Int) -> sfsistat {
+        guard let m = session(ctx)?.message, let bytes else { return SMFIS_CONTINUE }
+        if m.tooLarge || m.bufferFailure != nil { return SMFIS_CONTINUE }
+        if m.body.count + length > filter.settings.maxMessageSize {
+            m.tooLarge = true
+            return SMFIS_CONTINUE
+        }
+        do {
+            try m.body.append(UnsafeBufferPointer(start: bytes, count: length))
+        } catch {
+            m.bufferFailure = "\(error)"
+        }
+        return SMFIS_CONTINUE
+    }
+
+    static func endOfMessage(_ ctx: OpaquePointer?) -> sfsistat {
+        guard let s = session(ctx), let m = s.message else { return SMFIS_CONTINUE }
+        s.message = nil
+        filter.finish(m, session: s, milter: MilterContext(ctx: ctx))
+        return SMFIS_CONTINUE
+    }
+
+    static func abort(_ ctx: OpaquePointer?) -> sfsistat {
+        session(ctx)?.message = nil
+        return SMFIS_CONTINUE
+    }
+
+    static func close(_ ctx: OpaquePointer?) -> sfsistat {
+        release(ctx)
+        return SMFIS_CONTINUE
+    }
+
+    private static func release(_ ctx: OpaquePointer?) {
+        // xxfi_close can arrive without a connect: priv is then NULL.
+        guard let raw = smfi_getpriv(ctx) else { return }
+        smfi_setpriv(ctx, nil)
+        Unmanaged<MilterSession>.fromOpaque(raw).release()
+        filter.sessionClosed()
+    }
+}
+
+/// Envelope addresses arrive as `<user@example.org>`; `<>` is the null sender.
+enum Address {
+    static func stripBrackets(_ s: String) -> String {
+        s.hasPrefix("<") && s.hasSuffix(">") && s.count >= 2 ? String(s.dropFirst().dropLast()) : s
+    }
+}
+
+/// The textual address of a connect callback's socket address.
+enum SocketAddress {
+    static func text(_ addr: UnsafeMutablePointer<sockaddr>) -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
+        switch Int32(addr.pointee.sa_family) {
+        case AF_INET:
+            return addr.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { sin in
+                var a = sin.pointee.sin_addr
+                return inet_ntop(AF_INET, &a, &buffer, socklen_t(buffer.count)).map { String(cString: $0) }
+            }
+        case AF_INET6:
+            return addr.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { sin6 in
+                var a = sin6.pointee.sin6_addr
+                return inet_ntop(AF_INET6, &a, &buffer, socklen_t(buffer.count)).map { String(cString: $0) }
+            }
+        default:
+            return nil
+        }
+    }
+}

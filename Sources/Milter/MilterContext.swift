@@ -1,0 +1,50 @@
+import CMilter
+import Glibc
+
+/// The message modifications libmilter allows at end of message, with Swift types and
+/// the failures turned into errors.
+struct MilterContext {
+    let ctx: OpaquePointer?
+
+    struct Failure: Error, CustomStringConvertible {
+        var call: String
+        var description: String { "\(call) failed (connection to the MTA lost?)" }
+    }
+
+    /// Inserts a header at the top of the header block (`smfi_insheader`, index 0).
+    func insertHeader(_ name: String, _ value: String) throws(Failure) {
+        var n = Array(name.utf8CString), v = Array(value.utf8CString)
+        let rc = n.withUnsafeMutableBufferPointer { np in
+            v.withUnsafeMutableBufferPointer { vp in smfi_insheader(ctx, 0, np.baseAddress, vp.baseAddress) }
+        }
+        guard rc == MI_SUCCESS else { throw Failure(call: "smfi_insheader(\(name))") }
+    }
+
+    /// Changes (or, with nil, deletes) occurrence `index` (1-based) of header `name`.
+    func changeHeader(_ name: String, index: Int, to value: String?) throws(Failure) {
+        var n = Array(name.utf8CString)
+        let rc: Int32
+        if let value {
+            var v = Array(value.utf8CString)
+            rc = n.withUnsafeMutableBufferPointer { np in
+                v.withUnsafeMutableBufferPointer { vp in smfi_chgheader(ctx, np.baseAddress, Int32(index), vp.baseAddress) }
+            }
+        } else {
+            rc = n.withUnsafeMutableBufferPointer { smfi_chgheader(ctx, $0.baseAddress, Int32(index), nil) }
+        }
+        guard rc == MI_SUCCESS else { throw Failure(call: "smfi_chgheader(\(name))") }
+    }
+
+    /// Replaces the body; repeated calls append, so a large body goes in chunks.
+    func replaceBody(_ body: [UInt8], chunkSize: Int = 1 << 16) throws(Failure) {
+        var offset = 0
+        repeat {
+            let end = min(offset + chunkSize, body.count)
+            let rc = body.withUnsafeBufferPointer { p in
+                smfi_replacebody(ctx, UnsafeMutablePointer(mutating: p.baseAddress! + offset), Int32(end - offset))
+            }
+            guard rc == MI_SUCCESS else { throw Failure(call: "smfi_replacebody") }
+            offset = end
+        } while offset < body.count
+    }
+}
