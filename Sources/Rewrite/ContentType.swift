@@ -23,7 +23,7 @@ public struct ContentType: Sendable, Equatable {
         guard let slash = bytes[lead].firstIndex(of: ASCII.slash) else { return nil }
         let typeRange = HeaderValueSyntax.trimmed(bytes, lead.lowerBound..<slash)
         var subStart = slash + 1
-        while subStart < lead.upperBound && HeaderValueSyntax.isWhitespace(bytes[subStart]) { subStart += 1 }
+        while subStart < lead.upperBound && ASCII.isSpace(bytes[subStart]) { subStart += 1 }
         var subEnd = subStart
         while subEnd < lead.upperBound && HeaderValueSyntax.isTokenCharacter(bytes[subEnd]) { subEnd += 1 }
         guard !typeRange.isEmpty, subEnd > subStart,

@@ -129,20 +129,22 @@ public struct HeaderBlock: Sendable {
 
     /// True when `field` is named `name` (ASCII case-insensitive).
     public func field(_ field: HeaderField, isNamed name: String) -> Bool {
-        let wanted = name.utf8
-        guard field.nameRange.count == wanted.count else { return false }
-        return zip(bytes[field.nameRange], wanted).allSatisfy { ASCII.lower($0) == ASCII.lower($1) }
+        ASCII.equalsIgnoringCase(bytes[field.nameRange], Self.lowercased(name))
     }
 
     /// Every field named `name`, in order.
     public func fields(named name: String) -> [HeaderField] {
-        fields.filter { field($0, isNamed: name) }
+        let wanted = Self.lowercased(name)
+        return fields.filter { ASCII.equalsIgnoringCase(bytes[$0.nameRange], wanted) }
     }
 
     /// The first field named `name`.
     public func first(named name: String) -> HeaderField? {
-        fields.first { field($0, isNamed: name) }
+        let wanted = Self.lowercased(name)
+        return fields.first { ASCII.equalsIgnoringCase(bytes[$0.nameRange], wanted) }
     }
+
+    private static func lowercased(_ name: String) -> [UInt8] { name.utf8.map(ASCII.lower) }
 
     /// The unfolded, trimmed value of the first field named `name`.
     public func value(named name: String) -> [UInt8]? {

@@ -41,17 +41,11 @@ enum HeaderValueSyntax {
         return out
     }
 
-    /// Space, tab, CR or LF.
-    @inline(__always)
-    static func isWhitespace(_ b: UInt8) -> Bool {
-        b == ASCII.space || b == ASCII.tab || b == ASCII.cr || b == ASCII.lf
-    }
-
     /// `bytes[range]` without leading and trailing whitespace.
     static func trimmed(_ bytes: [UInt8], _ range: Range<Int>) -> Range<Int> {
         var lo = range.lowerBound, hi = range.upperBound
-        while lo < hi && isWhitespace(bytes[lo]) { lo += 1 }
-        while hi > lo && isWhitespace(bytes[hi - 1]) { hi -= 1 }
+        while lo < hi && ASCII.isSpace(bytes[lo]) { lo += 1 }
+        while hi > lo && ASCII.isSpace(bytes[hi - 1]) { hi -= 1 }
         return lo..<hi
     }
 
@@ -59,7 +53,7 @@ enum HeaderValueSyntax {
     static func isTokenCharacter(_ b: UInt8) -> Bool {
         guard b > ASCII.space && b < 0x7F else { return false }
         switch b {
-        case ASCII.leftParen, ASCII.rightParen, ASCII.lessThan, ASCII.greaterThan, 0x40 /* @ */,
+        case ASCII.leftParen, ASCII.rightParen, ASCII.lessThan, ASCII.greaterThan, UInt8(ascii: "@"),
              ASCII.comma, ASCII.semicolon, ASCII.colon, ASCII.backslash, ASCII.quote,
              ASCII.slash, ASCII.leftBracket, ASCII.rightBracket, ASCII.question, ASCII.equals:
             return false

@@ -163,7 +163,7 @@ public struct MIMEBodyRewriter: Sendable {
         /// re-encoded base64 body, so the layout before the next boundary is unchanged).
         private static func trailingWhitespaceStart(_ bytes: ArraySlice<UInt8>) -> Int {
             var i = bytes.endIndex
-            while i > bytes.startIndex && HeaderValueSyntax.isWhitespace(bytes[i - 1]) { i -= 1 }
+            while i > bytes.startIndex && ASCII.isSpace(bytes[i - 1]) { i -= 1 }
             return i
         }
 

@@ -10,8 +10,9 @@ public struct MIMEEntity: Sendable {
     /// The body: after the empty line that ends the header, up to (not including) the
     /// line break that belongs to the next boundary delimiter.
     public let bodyRange: Range<Int>
-    /// False when the header section ran to the end of the entity with no empty line after
-    /// it: such an entity has no body, and adding one would change its header.
+    /// False for a part whose header section runs to the end of the part with no empty
+    /// line after it: it has no body, and giving it one would change its header. Always
+    /// true for the root (a body can follow a new empty line there).
     public let hasBody: Bool
     /// Declared or defaulted content type (see `ContentType.of`).
     public let contentType: ContentType

@@ -133,7 +133,7 @@ public struct MIMEParameters: Sendable, Equatable {
         out.reserveCapacity(value.count)
         var i = value.startIndex
         while i < value.endIndex {
-            if value[i] == 0x25, i + 2 < value.endIndex,
+            if value[i] == UInt8(ascii: "%"), i + 2 < value.endIndex,
                let hi = ASCII.hexValue(value[i + 1]), let lo = ASCII.hexValue(value[i + 2]) {
                 out.append(hi << 4 | lo)
                 i += 3

@@ -105,13 +105,12 @@ public struct MIMEParser: Sendable {
         var closeDelimiter: Range<Int>? = nil
         var epilogue = range.upperBound..<range.upperBound
         if first.isClose {
+            // A close delimiter before any other: no parts at all.
             closeDelimiter = firstStart..<first.end
             epilogue = first.end..<range.upperBound
         } else {
             delimiters.append(firstStart..<first.end)
-        }
-        var contentStart = first.end
-        if !first.isClose {
+            var contentStart = first.end
             // The scan stops at the close delimiter, so it can only be the last one found.
             for d in found.dropFirst() {
                 let start = leadingBreakStart(d.lineStart, notBefore: contentStart)

@@ -58,7 +58,8 @@ import Testing
         #expect(result.partsFailed == [PartFailure(path: [], reason: .unsupportedTransferEncoding("x-uuencode"))])
         #expect(result.isUnchanged)
 
-        for header in ["Content-Type: garbage", "Content-Type: text/enriched", "Content-Type: application/json"] {
+        for header in ["Content-Type: garbage", "Content-Type: text/enriched", "Content-Type: application/json",
+                       "Content-Type: multipart/mixed", "Content-Type: text/html\nContent-Disposition: attachment"] {
             let message = crlf(header + "\n\n{\"a\": \"https://example.com\"}\n")
             let (same, r) = upper(message)
             #expect(same == message)

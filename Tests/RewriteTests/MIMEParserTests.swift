@@ -191,6 +191,15 @@ import Testing
         #expect(!parts[1].hasBody)
     }
 
+    @Test func aCloseDelimiterFirstLeavesNoParts() {
+        let message = crlf("Content-Type: multipart/mixed; boundary=b\n\npre\n--b--\nafter\n")
+        let multipart = try! #require(MIMEParser().parse(message: message).multipart)
+        #expect(multipart.parts.isEmpty)
+        #expect(text(Array(message[multipart.preamble])) == "pre")
+        #expect(text(Array(message[multipart.closeDelimiter!])) == "\r\n--b--\r\n")
+        #expect(text(Array(message[multipart.epilogue])) == "after\r\n")
+    }
+
     @Test func nestingBeyondTheLimitIsOpaque() {
         let parser = MIMEParser(maximumDepth: 1)
         let root = parser.parse(message: Self.nested)
