@@ -82,9 +82,7 @@ struct HTMLTagScanner {
 
         let q = buffer[p]
         if q == ASCII.quote || q == ASCII.apostrophe {
-            var close = p + 1
-            while close < limit, buffer[close] != q { close += 1 }
-            guard close < limit else { return truncated() }
+            guard let close = buffer.firstIndex(of: q, from: p + 1, to: limit) else { return truncated() }
             position = close + 1
             return HTMLAttribute(start: start, name: name, value: (p + 1)..<close, quote: q, end: position)
         }

@@ -235,6 +235,7 @@ private func run(
             <a href=https://example.com/4 DATA-MAILTRAIL='Off' class=x>4</a>
             <a title=x clicktracking="off"/>5</a>
             <a data-mailtrail="on" href="https://example.com/6">6</a>
+            <a clicktracking="off"href="https://example.com/7">7</a>
             """)
         #expect(r.output == """
             <a href="https://example.com/1">1</a>
@@ -243,10 +244,17 @@ private func run(
             <a href=https://example.com/4 class=x>4</a>
             <a title=x />5</a>
             <a data-mailtrail="on" href="https://t.example/c/0">6</a>
+            <a href="https://example.com/7">7</a>
             """)
         #expect(r.destinations == ["https://example.com/6"])
-        #expect(r.result.linksOptedOut == 5)
+        #expect(r.result.linksOptedOut == 6)
         #expect(r.result.linksWrapped == 1)
+    }
+
+    @Test func optOutRemovedEvenWhenNotWrapping() {
+        let r = run(#"<a href="https://example.com/" data-mailtrail="off">x</a>"#, wrapLinks: false)
+        #expect(r.output == #"<a href="https://example.com/">x</a>"#)
+        #expect(r.result.linksOptedOut == 1)
     }
 
     @Test func optOutInsideConditionalComment() {

@@ -1,3 +1,4 @@
+import PropertyBased
 import Testing
 @testable import Rewrite
 
@@ -126,5 +127,38 @@ private func run(_ text: String, flowed: Bool = false, delSp: Bool = false, answ
         let text = "a https://example.com/x \nb\n"
         #expect(run(text, flowed: true, delSp: true).output == text)
         #expect(run(text, flowed: true, delSp: false).output == "a https://t.example/c/0 \nb\n")
+    }
+
+    // MARK: Properties
+
+    private static let pieces: [String] = [
+        "https://example.com/a", "HTTP://example.com/b?x=1&y=2", "(", ")", "[", "]", ".", ",", "'", "\"", "<", ">",
+        " ", "  ", "\r\n", "\n", "> ", "-- ", "word", "x", "https://", "http:", "//", "{{", "<%", "https://t.example/c/old",
+        "\u{00FC}", "\t",
+    ]
+
+    @Test func rewritingTwiceChangesNothingOnGeneratedText() async {
+        let texts = zip(Gen<String?>.element(of: Self.pieces).array(of: 0...16), Gen.bool, Gen.bool)
+        await propertyCheck(count: 400, input: texts) { pieces, flowed, delSp in
+            let text = pieces.compactMap { $0 }.joined()
+            let first = run(text, flowed: flowed, delSp: delSp)
+            let second = run(first.output, flowed: flowed, delSp: delSp)
+            #expect(second.output == first.output, "input: \(text)")
+            #expect(second.destinations.isEmpty)
+            // Line structure and trailing spaces never change.
+            #expect(first.output.split(separator: "\n", omittingEmptySubsequences: false).count
+                    == text.split(separator: "\n", omittingEmptySubsequences: false).count)
+        }
+    }
+
+    @Test func arbitraryBytesPassThroughWhenNothingIsWrapped() async {
+        let noise = Gen<UInt8>.value(in: 0...255).map { b -> UInt8 in
+            let common: [UInt8] = Array("https:/ .()<>\r\n".utf8)
+            return b < 160 ? common[Int(b) % common.count] : b
+        }.array(of: 0...200)
+        await propertyCheck(count: 400, input: noise) { bytes in
+            let result = TextLinkRewriter.rewrite(bytes, flowed: true, delSp: true, trackingBase: []) { _ in nil }
+            #expect(result.bytes == bytes)
+        }
     }
 }
