@@ -187,7 +187,7 @@ private struct DocumentPass {
         }
         var tag = HTMLTagScanner(buffer: buffer, nameStart: nameStart, limit: limit)
         guard tag.skipToEnd(), let end = tag.tagEnd else { return nil }
-        if topLevel, Self.nameIs(UnsafeBufferPointer(rebasing: buffer[nameStart..<tag.nameEnd]), Self.body) {
+        if topLevel, ASCII.equalsIgnoringCase(UnsafeBufferPointer(rebasing: buffer[nameStart..<tag.nameEnd]), Self.body) {
             lastBodyCloseStart = open
         }
         return end
@@ -201,7 +201,7 @@ private struct DocumentPass {
         var optOuts: [HTMLAttribute] = []
         while let attribute = tag.next() {
             let name = UnsafeBufferPointer(rebasing: buffer[attribute.name])
-            if Self.nameIs(name, Self.href) {
+            if ASCII.equalsIgnoringCase(name, Self.href) {
                 if href == nil { href = attribute }
             } else if Self.isOptOut(buffer, attribute) {
                 optOuts.append(attribute)
@@ -248,8 +248,8 @@ private struct DocumentPass {
     /// `data-mailtrail=off` or `clicktracking=off`, names and value in any case and quoting.
     private static func isOptOut(_ buffer: UnsafeBufferPointer<UInt8>, _ attribute: HTMLAttribute) -> Bool {
         let name = UnsafeBufferPointer(rebasing: buffer[attribute.name])
-        guard nameIs(name, dataMailTrail) || nameIs(name, clickTracking) else { return false }
-        return nameIs(UnsafeBufferPointer(rebasing: buffer[attribute.value]), off)
+        guard ASCII.equalsIgnoringCase(name, dataMailTrail) || ASCII.equalsIgnoringCase(name, clickTracking) else { return false }
+        return ASCII.equalsIgnoringCase(UnsafeBufferPointer(rebasing: buffer[attribute.value]), off)
     }
 
     /// Bytes that cannot appear in an unquoted attribute value.
@@ -331,14 +331,6 @@ private struct DocumentPass {
 
     // MARK: Names
 
-    /// ASCII case-insensitive comparison of a name with a lower-case constant.
-    @inline(__always)
-    static func nameIs(_ name: UnsafeBufferPointer<UInt8>, _ lower: [UInt8]) -> Bool {
-        guard name.count == lower.count else { return false }
-        for j in 0..<lower.count where ASCII.lower(name[j]) != lower[j] { return false }
-        return true
-    }
-
     static let href: [UInt8] = Array("href".utf8)
     static let body: [UInt8] = Array("body".utf8)
     static let off: [UInt8] = Array("off".utf8)
@@ -365,10 +357,10 @@ private enum TagKind {
             self = ASCII.lower(name[0]) == UInt8(ascii: "a") ? .link : .other
             return
         case 4:
-            if DocumentPass.nameIs(name, Self.area) { self = .link; return }
-            if DocumentPass.nameIs(name, Self.bodyName) { self = .body; return }
+            if ASCII.equalsIgnoringCase(name, Self.area) { self = .link; return }
+            if ASCII.equalsIgnoringCase(name, Self.bodyName) { self = .body; return }
         case 9:
-            if DocumentPass.nameIs(name, Self.plaintextName) { self = .plaintext; return }
+            if ASCII.equalsIgnoringCase(name, Self.plaintextName) { self = .plaintext; return }
         default:
             break
         }
@@ -376,7 +368,7 @@ private enum TagKind {
             self = .link
             return
         }
-        for raw in Self.rawTextNames where DocumentPass.nameIs(name, raw) {
+        for raw in Self.rawTextNames where ASCII.equalsIgnoringCase(name, raw) {
             self = .rawText(raw)
             return
         }

@@ -16,12 +16,13 @@ public struct TextRewriteResult: Equatable, Sendable {
 /// template syntax (also `<%` right after the URL) or already point at the tracking base
 /// are left alone.
 ///
-/// `format=flowed` (RFC 3676): line breaks and trailing spaces are never touched (only
-/// URL bytes are replaced, and a tracking URL holding whitespace is refused). With
-/// `DelSp=no` a soft break keeps its space, so no URL spans lines and plain rules apply.
-/// With `DelSp=yes` the space before a soft break is deleted when the text is reflowed, so
-/// a URL touching that space, or starting a line that continues a soft-broken one without
-/// whitespace in between, may be a piece of a longer URL: it is left alone.
+/// Only URL bytes are ever replaced, so line breaks and trailing spaces never change; a
+/// tracking URL holding whitespace or another byte that ends a URL is refused (the link
+/// stays as it was). For `format=flowed` (RFC 3676) with `DelSp=no` a soft break keeps
+/// its space, so no URL spans lines and the plain rules apply. With `DelSp=yes` the space
+/// before a soft break is deleted when the text is reflowed, so a URL touching that space,
+/// or starting a line that continues a soft-broken one without whitespace in between, may
+/// be a piece of a longer URL: it is left alone.
 public enum TextLinkRewriter {
     public static func rewrite(
         _ text: [UInt8], flowed: Bool, delSp: Bool, trackingBase: [UInt8], wrap: LinkWrapper
