@@ -161,17 +161,16 @@ private struct DocumentPass {
         case .link:
             return linkTag(buffer, &tag, wrap: wrap)
         case .body:
-            guard tag.skipToEnd(), let end = tag.tagEnd else { return nil }
+            guard let end = tag.skipToEnd() else { return nil }
             if !inConditionalComment, firstBodyTagEnd == nil { firstBodyTagEnd = end }
             return end
         case .rawText(let lowerName):
-            guard tag.skipToEnd(), let end = tag.tagEnd else { return nil }
+            guard let end = tag.skipToEnd() else { return nil }
             return Self.rawTextEnd(buffer, lowerName: lowerName, from: end, limit: limit)
         case .plaintext:
             return nil  // everything after `<plaintext>` is text
         case .other:
-            guard tag.skipToEnd() else { return nil }
-            return tag.tagEnd
+            return tag.skipToEnd()
         }
     }
 
@@ -186,7 +185,7 @@ private struct DocumentPass {
             return buffer.firstIndex(of: ASCII.greaterThan, from: nameStart, to: limit).map { $0 + 1 }
         }
         var tag = HTMLTagScanner(buffer: buffer, nameStart: nameStart, limit: limit)
-        guard tag.skipToEnd(), let end = tag.tagEnd else { return nil }
+        guard let end = tag.skipToEnd() else { return nil }
         if topLevel, ASCII.equalsIgnoringCase(UnsafeBufferPointer(rebasing: buffer[nameStart..<tag.nameEnd]), Self.body) {
             lastBodyCloseStart = open
         }

@@ -102,10 +102,10 @@ struct HTMLTagScanner {
         return HTMLAttribute(start: start, name: name, value: p..<valueEnd, quote: 0, end: valueEnd)
     }
 
-    /// Consumes the remaining attributes; true when the tag is complete (`tagEnd` is set).
-    mutating func skipToEnd() -> Bool {
+    /// Consumes the remaining attributes; returns `tagEnd` (nil for a truncated tag).
+    mutating func skipToEnd() -> Int? {
         while let _ = next() {}
-        return tagEnd != nil
+        return tagEnd
     }
 
     private mutating func truncated() -> HTMLAttribute? {
