@@ -5,6 +5,7 @@ let package = Package(
     name: "MailTrail",
     platforms: [.macOS(.v13)],
     products: [
+        .executable(name: "mailtrail", targets: ["Trail"]),
         .library(name: "Rewrite", targets: ["Rewrite"]),
     ],
     dependencies: [
@@ -28,6 +29,15 @@ let package = Package(
         ),
         // The configuration file shared by the three programs.
         .target(name: "Config", dependencies: ["Rewrite"]),
+
+        // The operator's command line.
+        .executableTarget(
+            name: "Trail",
+            dependencies: [
+                "Rewrite", "Config",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
 
         .testTarget(
             name: "RewriteTests",

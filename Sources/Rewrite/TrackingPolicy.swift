@@ -37,7 +37,7 @@ public struct TrackingPolicy: Sendable {
 
         // Re-injection must be idempotent: leave the message exactly as it is.
         if headers.first(named: Self.idHeader) != nil { return skip(.alreadyTracked, edits: []) }
-        if let type = headers.value(named: "Content-Type").map(ContentType.init(parsing:)),
+        if let type = headers.value(named: "Content-Type").flatMap(ContentType.init(parsing:)),
            Self.isSignedOrEncrypted(type) {
             return skip(.signedOrEncrypted(contentType: type.mimeType), edits: [])
         }

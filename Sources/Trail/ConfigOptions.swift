@@ -21,17 +21,10 @@ struct ConfigOptions: ParsableArguments {
 
     /// The signing keys named by `keys_file`.
     func keyRing(_ settings: Settings) throws -> KeyRing {
-        let text: String
         do {
-            text = try TextFile.read(settings.keysFile)
+            return try settings.loadKeyRing(requirePrivate: false)
         } catch {
-            throw CLIError("\(settings.keysFile): cannot read the keys file: \(error.reason)"
-                           + (error.exists ? "" : " (create one with `mailtrail keygen > \(settings.keysFile)`)"))
-        }
-        do {
-            return try KeyRing.parse(text, source: settings.keysFile)
-        } catch {
-            throw CLIError("\(error)")
+            throw CLIError(error.description)
         }
     }
 }
