@@ -27,6 +27,10 @@ let package = Package(
             ]
         ),
 
+        // Redis access, key schema, event model and the durable spool, shared by
+        // the milter, the tracker and the CLI.
+        .target(name: "Store", dependencies: ["CHiredis", "CZlib"]),
+
         .testTarget(
             name: "RewriteTests",
             dependencies: [
@@ -34,6 +38,7 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
+        .testTarget(name: "StoreTests", dependencies: ["Store"]),
     ],
     swiftLanguageModes: [.v5]
 )
