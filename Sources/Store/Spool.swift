@@ -150,6 +150,10 @@ public final class Spool: @unchecked Sendable {
             position = SpoolCheckpoint(segment: nextSequence, offset: 0)
         }
         consumedInFirst = min(position.offset, live.first.flatMap { sizes[$0] } ?? 0)
+        if readCount != SpoolCheckpoint.size || position != checkpoint {
+            // Also allocates the file's block now, so later in-place updates cannot hit ENOSPC.
+            try persistPosition()
+        }
     }
 
     deinit {
