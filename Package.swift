@@ -39,6 +39,10 @@ let package = Package(
             ]
         ),
 
+        // Redis access, key schema, event model and the durable spool, shared by
+        // the milter, the tracker and the CLI.
+        .target(name: "Store", dependencies: ["CHiredis", "CZlib"]),
+
         .testTarget(
             name: "RewriteTests",
             dependencies: [
@@ -47,6 +51,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,0 +1,264 @@
+import Foundation
+import Testing
+@testable import Store
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite struct RedisConnectionTests {
+    @Test func commandRoundTripsAndReplyKinds() throws {
+        let server = try RedisServer()
+        defer { server.shutdown() }
+        let redis = RedisConnection(endpoint: server.endpoint())
+        #expect(try redis.command(["PING"]) == .status("PONG"))
+        #expect(try redis.command(["SET", "greeting", "hello"]) == .status("OK"))
+        #expect(try redis.command(["GET", "greeting"]) == .bulk(Array("hello".utf8)))
+        #expect(try redis.command(["GET", "missing"]) == .null)
+        #expect(try redis.command(["INCRBY", "counter", "41"]) == .integer(41))
+        #expect(try redis.command(["RPUSH", "list", "a", "", "c"]) == .integer(3))
+        #expect(try redis.command(["LRANGE", "list", "0", "-1"])
+                == .array([.bulk(Array("a".utf8)), .bulk([]), .bulk(Array("c".utf8))]))
+        #expect(try redis.command(["HSET", "h", "f", "v"]) == .integer(1))
+        #expect(try redis.command(["HGETALL", "h"]).fieldMap == ["f": Array("v".utf8)])
+    }
+
+    @Test func errorReplyIsThrownAndConnectionSurvives() throws {
+        let server = try RedisServer()
+        defer { server.shutdown() }
+        let redis = RedisConnection(endpoint: server.endpoint())
+        _ = try redis.command(["SET", "s", "x"])
+        #expect(throws: RedisError.server(endpoint: server.endpoint().description,
+                                          message: "WRONGTYPE Operation against a key holding the wrong kind of value")) {
+            try redis.command(["LPUSH", "s", "y"])
+        }
+        #expect(redis.isConnected)
+        #expect(try redis.command(["GET", "s"]) == .bulk(Array("x".utf8)))
+    }
+
+    @Test func pipelineReturnsRepliesInOrderWithErrorsInPlace() throws {
+        let server = try RedisServer()
+        defer { server.shutdown() }
+        let redis = RedisConnection(endpoint: server.endpoint())
+        let replies = try redis.pipeline([
+            .init(redisArguments: ["SET", "a", "1"]),
+            .init(redisArguments: ["INCR", "a"]),
+            .init(redisArguments: ["GET", "a"]),
+            .init(redisArguments: ["LPUSH", "a", "x"]),
+            .init(redisArguments: ["GET", "nothing"]),
+        ])
+        #expect(replies == [
+            .status("OK"),
+            .integer(2),
+            .bulk(Array("2".utf8)),
+            .error("WRONGTYPE Operation against a key holding the wrong kind of value"),
+            .null,
+        ])
+        #expect(try redis.pipeline([]) == [])
+    }
+
+    @Test func largePipelineIsOneBatch() throws {
+        let server = try RedisServer()
+        defer { server.shutdown() }
+        let redis = RedisConnection(endpoint: server.endpoint())
+        let commands = (0..<5_000).map { RedisCommand(redisArguments: ["RPUSH", "big", String($0)]) }
+        let replies = try redis.pipeline(commands)
+        #expect(replies.count == 5_000)
+        #expect(replies.last == .integer(5_000))
+        #expect(try redis.command(["LINDEX", "big", "4321"]) == .bulk(Array("4321".utf8)))
+    }
+
+    @Test func valuesAndKeysAreBinarySafe() throws {
+        let server = try RedisServer()
+        defer { server.shutdown() }
+        let redis = RedisConnection(endpoint: server.endpoint())
+        let key: [UInt8] = [0x6B, 0x00, 0x0D, 0x0A, 0xFF]
+        let value = (0...255).map { UInt8($0) } + [0, 0, 13, 10, 36, 42]
+        #expect(try redis.command([Array("SET".utf8), key, value]) == .status("OK"))
+        #expect(try redis.command([Array("GET".utf8), key]) == .bulk(value))
+        #expect(try redis.command([Array("STRLEN".utf8), key]) == .integer(262))
+        #expect(try redis.command([Array("SET".utf8), Array("empty".utf8), []]) == .status("OK"))
+        #expect(try redis.command(["GET", "empty"]) == .bulk([]))
+    }
+
+    @Test func selectsTheConfiguredDatabase() throws {
+        let server = try RedisServer()
+        defer { server.shutdown() }
+        let inThree = RedisConnection(endpoint: server.endpoint(db: 3))
+        _ = try inThree.command(["SET", "where", "three"])
+        #expect(try server.client(db: 0).command(["GET", "where"]) == .null)
+        #expect(try server.client(db: 3).command(["GET", "where"]) == .bulk(Array("three".utf8)))
+
+        let outOfRange = RedisConnection(endpoint: server.endpoint(db: 99))
+        #expect(throws: RedisError.selectFailed(endpoint: "127.0.0.1:\(server.port)/99", db: 99,
+                                                serverMessage: "ERR DB index is out of range")) {
+            try outOfRange.command(["PING"])
+        }
+        #expect(!outOfRange.isConnected)
+    }
+
+    @Test func wrongPasswordGivesTheClearError() throws {
+        let server = try RedisServer(["--requirepass", "s3cret"])
+        defer { server.shutdown() }
+        let wrong = RedisConnection(endpoint: server.endpoint(password: "nope"))
+        do {
+            _ = try wrong.command(["PING"])
+            Issue.record("AUTH with a wrong password succeeded")
+        } catch {
+            #expect(error == .authFailed(endpoint: "127.0.0.1:\(server.port)/0",
+                                         serverMessage: "WRONGPASS invalid username-password pair or user is disabled."))
+            #expect(error.description.hasPrefix("Redis password wrong: check redis_password"))
+            #expect(!error.isConnectivity)
+        }
+
+        let none = RedisConnection(endpoint: server.endpoint())
+        #expect(throws: RedisError.authRequired(endpoint: "127.0.0.1:\(server.port)/0")) {
+            try none.command(["PING"])
+        }
+
+        let right = RedisConnection(endpoint: server.endpoint(password: "s3cret", db: 2))
+        #expect(try right.command(["SET", "k", "v"]) == .status("OK"))
+        #expect(try server.client(db: 2, password: "s3cret").command(["GET", "k"]) == .bulk(Array("v".utf8)))
+    }
+
+    @Test func passwordForAServerWithoutOneIsAnAuthFailure() throws {
+        let server = try RedisServer()
+        defer { server.shutdown() }
+        let redis = RedisConnection(endpoint: server.endpoint(password: "unexpected"))
+        #expect {
+            try redis.command(["PING"])
+        } throws: { error in
+            guard case .authFailed(_, let message) = error as? RedisError else { return false }
+            return message.hasPrefix("ERR AUTH <password> called without any password configured")
+        }
+    }
+
+    @Test func stoppedServerIsRefusedFastThenReconnectsAfterRestart() throws {
+        let server = try RedisServer()
+        defer { server.shutdown() }
+        let redis = RedisConnection(endpoint: server.endpoint())
+        _ = try redis.command(["SET", "before", "1"])
+        server.stop()
+
+        let (failure, seconds) = timedFailure { try redis.command(["PING"]) }
+        #expect(failure == .connectRefused(endpoint: "127.0.0.1:\(server.port)/0"))
+        #expect(failure?.isConnectivity == true)
+        #expect(seconds < 0.1)
+        #expect(!redis.isConnected)
+
+        try server.start()
+        #expect(try redis.command(["GET", "before"]) == .null)  // --save '': a restart starts empty
+        #expect(try redis.command(["SET", "after", "2"]) == .status("OK"))
+    }
+
+    @Test func idleConnectionClosedByTheServerIsReplacedTransparently() throws {
+        let server = try RedisServer()
+        defer { server.shutdown() }
+        let redis = RedisConnection(endpoint: server.endpoint())
+        _ = try redis.command(["CLIENT", "SETNAME", "victim"])
+        _ = try server.client().command(["CLIENT", "KILL", "SKIPME", "yes", "TYPE", "normal"])
+        usleep(20_000)
+        #expect(try redis.command(["PING"]) == .status("PONG"))
+
+        server.stop()
+        try server.start()
+        #expect(try redis.command(["PING"]) == .status("PONG"))
+    }
+
+    @Test func pausedServerTimesOutWithinTheIOTimeout() throws {
+        let server = try RedisServer()
+        defer { server.shutdown() }
+        let redis = RedisConnection(endpoint: server.endpoint())
+        _ = try redis.command(["PING"])
+        server.pause()
+        defer { server.resume() }
+
+        let (failure, seconds) = timedFailure { try redis.command(["PING"]) }
+        #expect(failure == .timeout(endpoint: "127.0.0.1:\(server.port)/0"))
+        #expect(seconds >= 0.15 && seconds < 0.6)
+        #expect(!redis.isConnected)
+
+        // The fresh context made by the next call must have its I/O timeout applied too.
+        let again = timedFailure { try redis.pipeline([RedisCommand(redisArguments: ["PING"])]) }
+        #expect(again.error == .timeout(endpoint: "127.0.0.1:\(server.port)/0"))
+        #expect(again.seconds < 0.6)
+
+        server.resume()
+        #expect(try redis.command(["PING"]) == .status("PONG"))
+    }
+
+    @Test func timeoutsStillApplyAfterAReconnect() throws {
+        let server = try RedisServer()
+        defer { server.shutdown() }
+        let redis = RedisConnection(endpoint: server.endpoint())
+        _ = try redis.command(["PING"])
+        server.stop()
+        try server.start()
+        _ = try redis.command(["PING"])  // a new context
+        server.pause()
+        defer { server.resume() }
+        let (failure, seconds) = timedFailure { try redis.command(["PING"]) }
+        #expect(failure == .timeout(endpoint: "127.0.0.1:\(server.port)/0"))
+        #expect(seconds < 0.6)
+    }
+
+    @Test func connectTimesOutAgainstAListenerThatNeverAccepts() throws {
+        let listener = try BacklogFullListener()
+        defer { listener.close() }
+        let redis = RedisConnection(endpoint: RedisEndpoint(port: listener.port, connectTimeout: .milliseconds(150)))
+        let (failure, seconds) = timedFailure { try redis.command(["PING"]) }
+        #expect(failure == .connectTimeout(endpoint: "127.0.0.1:\(listener.port)/0"))
+        #expect(seconds >= 0.1 && seconds < 0.6)
+    }
+
+    @Test func invalidPortIsAConnectFailure() {
+        let redis = RedisConnection(endpoint: RedisEndpoint(port: 70_000))
+        #expect(throws: RedisError.connectFailed(endpoint: "127.0.0.1:70000/0", detail: "port 70000 is out of range")) {
+            try redis.command(["PING"])
+        }
+    }
+
+    @Test func endpointDescriptionHidesThePassword() {
+        let endpoint = RedisEndpoint(host: "10.0.0.5", port: 6380, password: "hunter2", db: 4)
+        #expect(endpoint.description == "10.0.0.5:6380/4")
+        #expect(RedisEndpoint() == RedisEndpoint(host: "127.0.0.1", port: 6379, password: nil, db: 0,
+                                                  connectTimeout: .milliseconds(200), ioTimeout: .milliseconds(200)))
+    }
+}
+
+/// A loopback listener whose accept queue is full, so further connects hang in SYN-SENT.
+final class BacklogFullListener {
+    let port: Int
+    private var descriptors: [Int32] = []
+
+    init() throws {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard listener >= 0 else { throw FixtureError("socket: \(errno)") }
+        descriptors.append(listener)
+        var address = FreePort.loopback(port: 0)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(listener, 0) == 0 else { throw FixtureError("bind/listen: \(errno)") }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) }
+        }
+        port = Int(UInt16(bigEndian: address.sin_port))
+        // Fill the accept queue (backlog 0 admits one) with non-blocking connects.
+        var target = FreePort.loopback(port: UInt16(port))
+        for _ in 0..<3 {
+            let client = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+            guard client >= 0 else { throw FixtureError("socket: \(errno)") }
+            descriptors.append(client)
+            _ = withUnsafePointer(to: &target) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(client, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            usleep(20_000)
+        }
+    }
+
+    func close() {
+        for descriptor in descriptors { _ = Glibc.close(descriptor) }
+        descriptors.removeAll()
+    }
+}

@@ -1,0 +1,169 @@
+import Foundation
+import Store
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A throwaway `redis-server` child process on a free loopback port, for tests against a
+/// real server: `--save '' --appendonly no`, its own temporary `--dir`. It can be stopped
+/// and started again on the same port, and paused with SIGSTOP, for fault tests.
+final class RedisServer {
+    let port: Int
+    let directory: String
+    private let extraArguments: [String]
+    private var process: Process?
+
+    /// Starts a server; `extraArguments` are appended to the command line (e.g. `--requirepass x`).
+    init(_ extraArguments: [String] = []) throws {
+        self.extraArguments = extraArguments
+        directory = try TemporaryDirectory.make(prefix: "redis")
+        port = try FreePort.next()
+        try start()
+    }
+
+    deinit {
+        shutdown()
+    }
+
+    /// An endpoint for this server with short test timeouts.
+    func endpoint(password: String? = nil, db: Int = 0, connectTimeout: Duration = .milliseconds(200),
+                  ioTimeout: Duration = .milliseconds(200)) -> RedisEndpoint {
+        RedisEndpoint(host: "127.0.0.1", port: port, password: password, db: db,
+                      connectTimeout: connectTimeout, ioTimeout: ioTimeout)
+    }
+
+    var pid: Int32? { process?.processIdentifier }
+
+    /// Starts (again) on the same port and waits until it answers PING (or asks for AUTH).
+    func start() throws {
+        guard process == nil else { return }
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: "/usr/bin/redis-server")
+        child.arguments = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                           "--dir", directory, "--logfile", directory + "/redis.log"] + extraArguments
+        child.standardOutput = FileHandle.nullDevice
+        child.standardError = FileHandle.nullDevice
+        try child.run()
+        process = child
+        let deadline = Date(timeIntervalSinceNow: 5)
+        let probe = RedisConnection(endpoint: endpoint())
+        while Date() < deadline {
+            guard child.isRunning else { break }
+            do {
+                if try probe.command(["PING"]) == .status("PONG") { return }
+            } catch RedisError.authRequired {
+                return
+            } catch {}
+            usleep(10_000)
+        }
+        shutdown()
+        throw FixtureError("redis-server on port \(port) did not answer PING")
+    }
+
+    /// Kills the server (SIGKILL, like a crash) and waits for it to exit.
+    func stop() {
+        guard let child = process else { return }
+        kill(child.processIdentifier, SIGKILL)
+        child.waitUntilExit()
+        process = nil
+    }
+
+    /// Freezes the server: connections still open, nothing answered.
+    func pause() {
+        if let pid { kill(pid, SIGSTOP) }
+    }
+
+    func resume() {
+        if let pid { kill(pid, SIGCONT) }
+    }
+
+    /// Kills the server and removes its directory.
+    func shutdown() {
+        stop()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// A fresh connection to run checks with, independent of the code under test's connection.
+    func client(db: Int = 0, password: String? = nil) -> RedisConnection {
+        RedisConnection(endpoint: endpoint(password: password, db: db, connectTimeout: .seconds(2), ioTimeout: .seconds(2)))
+    }
+}
+
+struct FixtureError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Loopback ports that are free right now, never the same one twice in this process.
+enum FreePort {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var handedOut: Set<Int> = []
+
+    static func next() throws -> Int {
+        for _ in 0..<50 {
+            let port = try probe()
+            lock.lock()
+            let fresh = handedOut.insert(port).inserted
+            lock.unlock()
+            if fresh { return port }
+        }
+        throw FixtureError("no free port")
+    }
+
+    private static func probe() throws -> Int {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw FixtureError("socket: \(errno)") }
+        defer { close(descriptor) }
+        var address = loopback(port: 0)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else { throw FixtureError("bind: \(errno)") }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    static func loopback(port: UInt16) -> sockaddr_in {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        return address
+    }
+}
+
+/// Unique temporary directories under /tmp.
+enum TemporaryDirectory {
+    static func make(prefix: String) throws -> String {
+        var template = Array("/tmp/mailtrail-\(prefix)-XXXXXX".utf8CString)
+        guard let result = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
+            throw FixtureError("mkdtemp: \(errno)")
+        }
+        return String(cString: result)
+    }
+}
+
+/// Runs `body`, returning the RedisError it threw (nil if none) and how long it took in seconds.
+func timedFailure<T>(_ body: () throws -> T) -> (error: RedisError?, seconds: Double) {
+    let start = DispatchTime.now().uptimeNanoseconds
+    var failure: RedisError?
+    do {
+        _ = try body()
+    } catch let error as RedisError {
+        failure = error
+    } catch {
+        Issue.record("unexpected error \(error)")
+    }
+    return (failure, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+}
+
+/// Wall-clock duration of `body`, in seconds.
+func elapsed(_ body: () throws -> Void) rethrows -> Double {
+    let start = DispatchTime.now().uptimeNanoseconds
+    try body()
+    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+}
