@@ -12,6 +12,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
         // System libraries (pkg-config names: zlib, milter, hiredis).
@@ -42,6 +43,9 @@ let package = Package(
         // Redis access, key schema, event model and the durable spool, shared by
         // the milter, the tracker and the CLI.
         .target(name: "Store", dependencies: ["CHiredis", "CZlib"]),
+
+        // Daemon plumbing shared by the milter and the tracker: syslog/stderr logging, PID file.
+        .target(name: "Daemon", dependencies: [.product(name: "Logging", package: "swift-log")]),
 
         .testTarget(
             name: "RewriteTests",
