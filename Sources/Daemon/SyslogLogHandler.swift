@@ -27,7 +27,9 @@ public struct SyslogLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         let line = LogLine.format(event.message, metadata: metadata.merging(event.metadata ?? [:]) { $1 })
-        withVaList([line]) { vsyslog(Self.priority(event.level), "%s", $0) }
+        line.withCString { text in
+            withVaList([text]) { vsyslog(Self.priority(event.level), "%s", $0) }
+        }
     }
 
     static func priority(_ level: Logger.Level) -> Int32 {
