@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "mailtrail", targets: ["Trail"]),
+        .executable(name: "mailtrail-milter", targets: ["Milter"]),
         .library(name: "Rewrite", targets: ["Rewrite"]),
     ],
     dependencies: [
@@ -29,7 +30,7 @@ let package = Package(
             ]
         ),
         // The configuration file shared by the three programs.
-        .target(name: "Config", dependencies: ["Rewrite"]),
+        .target(name: "Config", dependencies: ["Rewrite", "Store"]),
 
         // The operator's command line.
         .executableTarget(
@@ -43,6 +44,16 @@ let package = Package(
         // Redis access, key schema, event model and the durable spool, shared by
         // the milter, the tracker and the CLI.
         .target(name: "Store", dependencies: ["CHiredis", "CZlib"]),
+
+        // The libmilter filter.
+        .executableTarget(
+            name: "Milter",
+            dependencies: [
+                "CMilter", "Rewrite", "Config", "Store", "Daemon",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
 
         // Daemon plumbing shared by the milter and the tracker: syslog/stderr logging, PID file.
         .target(name: "Daemon", dependencies: [.product(name: "Logging", package: "swift-log")]),

@@ -20,6 +20,15 @@ struct MilterContext {
         guard rc == MI_SUCCESS else { throw Failure(call: "smfi_insheader(\(name))") }
     }
 
+    /// Appends a header at the end of the header block (`smfi_addheader`).
+    func addHeader(_ name: String, _ value: String) throws(Failure) {
+        var n = Array(name.utf8CString), v = Array(value.utf8CString)
+        let rc = n.withUnsafeMutableBufferPointer { np in
+            v.withUnsafeMutableBufferPointer { vp in smfi_addheader(ctx, np.baseAddress, vp.baseAddress) }
+        }
+        guard rc == MI_SUCCESS else { throw Failure(call: "smfi_addheader(\(name))") }
+    }
+
     /// Changes (or, with nil, deletes) occurrence `index` (1-based) of header `name`.
     func changeHeader(_ name: String, index: Int, to value: String?) throws(Failure) {
         var n = Array(name.utf8CString)
@@ -40,8 +49,11 @@ struct MilterContext {
         var offset = 0
         repeat {
             let end = min(offset + chunkSize, body.count)
+            var empty: UInt8 = 0
             let rc = body.withUnsafeBufferPointer { p in
-                smfi_replacebody(ctx, UnsafeMutablePointer(mutating: p.baseAddress! + offset), Int32(end - offset))
+                // An empty body still needs a valid pointer.
+                let start = p.baseAddress.map { UnsafeMutablePointer(mutating: $0 + offset) } ?? withUnsafeMutablePointer(to: &empty) { $0 }
+                return smfi_replacebody(ctx, start, Int32(end - offset))
             }
             guard rc == MI_SUCCESS else { throw Failure(call: "smfi_replacebody") }
             offset = end

@@ -1,0 +1,33 @@
+import Store
+
+extension Settings {
+    /// The Redis server the settings name, with their timeouts.
+    public var redisEndpoint: RedisEndpoint {
+        RedisEndpoint(host: redisHost, port: redisPort, password: redisPassword.isEmpty ? nil : redisPassword,
+                      db: redisDB,
+                      connectTimeout: .milliseconds(Int64((redisConnectTimeout * 1000).rounded())),
+                      ioTimeout: .milliseconds(Int64((redisTimeout * 1000).rounded())))
+    }
+
+    public var keySchema: KeySchema { KeySchema(prefix: redisKeyPrefix) }
+
+    /// A program's own spool under `spool_directory` (`milter`, `tracker`, `feed`): each
+    /// program replays only what it wrote, so they can share one directory setting.
+    public func spoolPath(for program: String) -> String {
+        spoolDirectory + "/" + program
+    }
+
+    /// The durable writer a program uses: Redis with the configured timeouts, backed by
+    /// its own spool. Creates the spool directory when missing.
+    public func durableWriter(program: String) throws(ConfigError) -> DurableRedisWriter {
+        let spool: Spool
+        do {
+            spool = try Spool(directory: spoolPath(for: program))
+        } catch {
+            throw ConfigError(source: "spool_directory", key: "spool_directory",
+                              message: "\(error) (the directory must be writable by the service user)")
+        }
+        let endpoint = redisEndpoint
+        return DurableRedisWriter(spool: spool) { RedisConnection(endpoint: endpoint) }
+    }
+}

@@ -1,0 +1,179 @@
+import Config
+import Dispatch
+import Foundation
+import Logging
+import Rewrite
+import Store
+
+/// Everything the callbacks share: the settings, the engine, the Redis writer, and the
+/// count of open sessions. Built once in `main`; its own state is lock-protected.
+final class Filter: @unchecked Sendable {
+    let settings: Settings
+    let rewriter: MessageRewriter
+    let writer: DurableRedisWriter
+    private let replayLoop: SpoolReplayLoop
+    private let bodyDirectory: String
+    private let enrichment: EnrichmentBuilder
+    /// Bounds how many spilled (large) bodies are held in memory at once, which bounds
+    /// the filter's peak memory whatever the number of concurrent large messages.
+    private let largeBodies = DispatchSemaphore(value: 2)
+    private let sessions = NSCondition()
+    private var openSessions = 0
+    let log = Logger(label: "mailtrail-milter")
+
+    init(settings: Settings) throws {
+        self.settings = settings
+        let keyRing = try settings.loadKeyRing(requirePrivate: true)
+        rewriter = MessageRewriter(options: settings.rewriterOptions(keyRing: keyRing))
+        writer = try settings.durableWriter(program: "milter")
+        bodyDirectory = settings.spoolPath(for: "bodies")
+        if mkdir(bodyDirectory, 0o700) != 0 && errno != EEXIST {
+            throw ConfigError(source: "spool_directory", key: "spool_directory",
+                              message: "cannot create \(bodyDirectory): \(String(cString: strerror(errno)))")
+        }
+        enrichment = EnrichmentBuilder(settings: settings)
+        let log = self.log
+        replayLoop = SpoolReplayLoop(writer: writer) { outcome in
+            switch outcome {
+            case .success(let report) where report.delivered > 0:
+                log.info("replayed spooled enrichment records", metadata: ["count": "\(report.delivered)"])
+            case .failure(let error):
+                log.error("spool replay failed: \(error)")
+            default:
+                break
+            }
+        }
+    }
+
+    func start() { replayLoop.start() }
+
+    func stop() {
+        replayLoop.stop()
+        do { try writer.syncSpool() } catch { log.error("spool sync failed: \(error)") }
+    }
+
+    func makeBodyBuffer() -> BodyBuffer {
+        BodyBuffer(memoryLimit: settings.memoryBufferSize, spoolDirectory: bodyDirectory)
+    }
+
+    // MARK: - Sessions (for a clean stop)
+
+    func sessionOpened() {
+        sessions.lock(); openSessions += 1; sessions.unlock()
+    }
+
+    func sessionClosed() {
+        sessions.lock(); openSessions -= 1; sessions.broadcast(); sessions.unlock()
+    }
+
+    /// Waits until every session has closed, or `timeout` seconds.
+    func drain(timeout: Double) {
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        sessions.lock()
+        while openSessions > 0 && sessions.wait(until: deadline) {}
+        let left = openSessions
+        sessions.unlock()
+        if left > 0 { log.warning("stopping with \(left) session(s) still open") }
+    }
+
+    // MARK: - End of message
+
+    /// Tracks the message if it should be, and records its enrichment. Whatever happens,
+    /// the message goes on: failures are logged and the message passes as it came.
+    func finish(_ message: MessageInProgress, session: MilterSession, milter: MilterContext) {
+        let started = DispatchTime.now()
+        var log = self.log
+        log[metadataKey: "queue-id"] = "\(MilterContextSymbols.queueID(milter) ?? "NOQUEUE")"
+
+        if message.tooLarge {
+            log.info("not tracked: larger than max_message_size (\(settings.maxMessageSize) bytes)")
+            return
+        }
+        if let failure = message.bufferFailure {
+            log.error("not tracked: \(failure)")
+            return
+        }
+        let body: [UInt8]
+        do {
+            if message.body.isSpilled { largeBodies.wait() }
+            body = try message.body.contents()
+        } catch {
+            if message.body.isSpilled { largeBodies.signal() }
+            log.error("not tracked: cannot read the buffered body: \(error)")
+            return
+        }
+        defer { if message.body.isSpilled { largeBodies.signal() } }
+
+        let header = HeaderBlock(milterFields: message.headers)
+        let trackingID = TrackingID.random()
+        let now = Date()
+        let result = rewriter.rewrite(header: header, body: body, sender: message.sender,
+                                      trackingID: trackingID, issuedAt: UInt32(clamping: Int(now.timeIntervalSince1970)))
+        for failure in result.partsFailed {
+            log.warning("part \(failure.path.map(String.init).joined(separator: ".")) left as is: \(failure.reason)")
+        }
+        do {
+            try apply(result.headerEdits, to: message, milter: milter)
+            if result.isTracked {
+                if let newBody = result.body { try milter.replaceBody(newBody) }
+                try milter.insertHeader(TrackingPolicy.idHeader, trackingID.hex)
+            }
+        } catch {
+            log.error("could not modify the message: \(error)")
+            return
+        }
+        guard result.isTracked else {
+            log.info("not tracked: \(result.skip!)")
+            return
+        }
+        let record = enrichment.record(for: message, header: header, session: session, trackingID: trackingID,
+                                       queueID: MilterContextSymbols.queueID(milter), sentAt: now,
+                                       linksWrapped: result.linksWrapped)
+        var stored = "redis"
+        do {
+            switch try writer.submit(record.commands(schema: settings.keySchema, ttlSeconds: Int(settings.messageTTL))) {
+            case .written: break
+            case .spooled(let reason):
+                stored = "spool"
+                if let reason { log.warning("Redis unavailable, enrichment spooled: \(reason)") }
+            case .rejected(let why):
+                stored = "lost"
+                log.error("Redis refused the enrichment record: \(why)")
+            }
+        } catch {
+            stored = "lost"
+            log.error("enrichment record lost: Redis unavailable and spool failed: \(error)")
+        }
+        let ms = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e6
+        log.info("tracked", metadata: [
+            "id": "\(trackingID.hex)", "links": "\(result.linksWrapped)", "pixels": "\(result.pixelsInserted)",
+            "enrichment": "\(stored)", "ms": "\(String(format: "%.1f", ms))",
+        ])
+    }
+
+    /// Applies top-level header edits through libmilter.
+    private func apply(_ edits: [HeaderEdit], to message: MessageInProgress, milter: MilterContext) throws {
+        for edit in edits {
+            switch edit {
+            case .removeAll(let name):
+                let count = message.headers.filter { $0.name.lowercased() == name.lowercased() }.count
+                for index in stride(from: count, through: 1, by: -1) {
+                    try milter.changeHeader(name, index: index, to: nil)
+                }
+            case .set(let name, let value):
+                if message.headers.contains(where: { $0.name.lowercased() == name.lowercased() }) {
+                    try milter.changeHeader(name, index: 1, to: value)
+                } else {
+                    try milter.addHeader(name, value)
+                }
+            }
+        }
+    }
+}
+
+enum MilterContextSymbols {
+    /// Postfix's queue id, known from DATA on.
+    static func queueID(_ milter: MilterContext) -> String? {
+        FilterCallbacks.symbol(milter.ctx, "i")
+    }
+}
