@@ -18,6 +18,8 @@ import Darwin
 ///   during replay re-delivers only the record whose handler had not returned.
 /// - `lock`: held with `flock` while open, so a second process (say `mailtrail spool replay`
 ///   next to the running daemon) gets ``SpoolError/inUse(path:)`` instead of corrupting it.
+///   Descriptors are close-on-exec, so a child being spawned at that moment holds the lock
+///   only until its exec.
 ///
 /// **Durability**: ``append(_:)`` writes to the page cache (safe against a process crash);
 /// ``sync()`` fsyncs (safe against power loss). Callers batch: sync after a burst, or
