@@ -28,7 +28,8 @@ import Darwin
 /// **Threading**: every method may be called from any thread. Appends are serialised by a
 /// lock; replays by another, and the replay handler runs without the append lock held, so
 /// writers are never blocked by a slow Redis during replay. Records appended while a replay
-/// runs are delivered by that same replay. The handler must not call ``replay(_:)``.
+/// runs are delivered by that same replay. The handler must not call ``replay(_:)`` or
+/// ``close()`` (they wait for the replay to end).
 public final class Spool: @unchecked Sendable {
     /// Size limits.
     public struct Options: Sendable, Equatable {
@@ -77,7 +78,7 @@ public final class Spool: @unchecked Sendable {
     private var isClosed = false
     private var skippedTotal = 0
 
-    // Guarded by `replayLock` (and `stateLock` for lockDescriptor/checkpointDescriptor at close).
+    // Guarded by `replayLock`; released by `close()` (under both locks) or deinit.
     private let replayLock = NSLock()
     private var position: SpoolCheckpoint
     private var reader: (sequence: UInt64, descriptor: Int32)?
