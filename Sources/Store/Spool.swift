@@ -18,6 +18,8 @@ import Darwin
 ///   during replay re-delivers only the record whose handler had not returned.
 /// - `lock`: held with `flock` while open, so a second process (say `mailtrail spool replay`
 ///   next to the running daemon) gets ``SpoolError/inUse(path:)`` instead of corrupting it.
+///   Descriptors are close-on-exec, so a child being spawned at that moment holds the lock
+///   only until its exec.
 ///
 /// **Durability**: ``append(_:)`` writes to the page cache (safe against a process crash);
 /// ``sync()`` fsyncs (safe against power loss). Callers batch: sync after a burst, or
@@ -26,7 +28,8 @@ import Darwin
 /// **Threading**: every method may be called from any thread. Appends are serialised by a
 /// lock; replays by another, and the replay handler runs without the append lock held, so
 /// writers are never blocked by a slow Redis during replay. Records appended while a replay
-/// runs are delivered by that same replay. The handler must not call ``replay(_:)``.
+/// runs are delivered by that same replay. The handler must not call ``replay(_:)`` or
+/// ``close()`` (they wait for the replay to end).
 public final class Spool: @unchecked Sendable {
     /// Size limits.
     public struct Options: Sendable, Equatable {
@@ -75,7 +78,7 @@ public final class Spool: @unchecked Sendable {
     private var isClosed = false
     private var skippedTotal = 0
 
-    // Guarded by `replayLock` (and `stateLock` for lockDescriptor/checkpointDescriptor at close).
+    // Guarded by `replayLock`; released by `close()` (under both locks) or deinit.
     private let replayLock = NSLock()
     private var position: SpoolCheckpoint
     private var reader: (sequence: UInt64, descriptor: Int32)?

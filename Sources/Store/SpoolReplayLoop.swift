@@ -35,7 +35,8 @@ public final class SpoolReplayLoop: @unchecked Sendable {
         thread.start()
     }
 
-    /// Stops the thread and waits for the current tick to finish.
+    /// Stops the thread and waits for the current tick to finish. Call it before dropping the
+    /// loop (the thread keeps it alive), and never from the observer (it would wait for itself).
     public func stop() {
         condition.lock()
         defer { condition.unlock() }

@@ -155,7 +155,8 @@ import Testing
             try first.spool.close()
         }
         try server.start()
-        let second = try Self.writer(server, spoolDirectory: directory)
+        let endpoint = server.endpoint()
+        let second = DurableRedisWriter(spool: try Spool.reopen(directory)) { RedisConnection(endpoint: endpoint) }
         #expect(!second.spool.isEmpty)
         #expect(try second.replayIfPossible().delivered == 5)
         #expect(try Self.log(server) == (0..<5).map { "run1-\($0)" })

@@ -82,7 +82,7 @@ import Glibc
             try spool.close()
             #expect(throws: SpoolError.closed(path: directory)) { try spool.append([1]) }
         }
-        let reopened = try Spool(directory: directory)
+        let reopened = try Spool.reopen(directory)
         #expect(try Self.drain(reopened).records == Array(records[4...]))
         try reopened.append(Array("new".utf8))
         #expect(try Self.drain(reopened).records == [Array("new".utf8)])
@@ -135,7 +135,7 @@ import Glibc
         let fullSize = 3 * 8 + 5 + 6 + 12
         #expect(truncate(path, off_t(fullSize - 3)) == 0)  // the crash tore the third record
 
-        let spool = try Spool(directory: directory)
+        let spool = try Spool.reopen(directory)
         try spool.append(Array("after restart".utf8))  // goes to a fresh segment
         #expect(try Self.segmentFiles(directory) == ["00000000000000000001.seg", "00000000000000000002.seg"])
         let (replayed, report) = try Self.drain(spool)
@@ -158,7 +158,7 @@ import Glibc
         handle.seekToEndOfFile()
         handle.write(Data([0xFF, 0xFF, 0xFF, 0x7F, 1, 2, 3, 4, 5]))  // absurd length
         handle.closeFile()
-        let (replayed, report) = try Self.drain(try Spool(directory: directory))
+        let (replayed, report) = try Self.drain(try Spool.reopen(directory))
         #expect(replayed == [Array("kept".utf8)])
         #expect(report.skippedBytes == 9)
     }
@@ -175,7 +175,7 @@ import Glibc
         var bytes = try #require(FileManager.default.contents(atPath: path))
         bytes[13 + 8 + 2] ^= 0x01  // one bit of "bravo"
         #expect(FileManager.default.createFile(atPath: path, contents: bytes))
-        let (replayed, report) = try Self.drain(try Spool(directory: directory))
+        let (replayed, report) = try Self.drain(try Spool.reopen(directory))
         #expect(replayed == [Array("alpha".utf8)])
         #expect(report.skippedBytes == 13 + 15)
     }
@@ -192,7 +192,7 @@ import Glibc
             try spool.close()
         }
         #expect(FileManager.default.createFile(atPath: directory + "/checkpoint", contents: Data([1, 2, 3])))
-        #expect(try Self.drain(try Spool(directory: directory)).records == records)
+        #expect(try Self.drain(try Spool.reopen(directory)).records == records)
     }
 
     @Test func recordsAppendedDuringReplayAreDeliveredByIt() throws {
@@ -241,7 +241,7 @@ import Glibc
         let first = try Spool(directory: directory)
         #expect(throws: SpoolError.inUse(path: directory)) { try Spool(directory: directory) }
         try first.close()
-        _ = try Spool(directory: directory)
+        _ = try Spool.reopen(directory)
     }
 
     @Test func createsMissingDirectoriesPrivately() throws {
@@ -313,6 +313,23 @@ import Glibc
         #expect(report.skippedBytes == 0)
         try spool.append(Array("space again".utf8))
         #expect(try Self.drain(spool).records == [Array("space again".utf8)])
+    }
+}
+
+extension Spool {
+    /// Opens a spool directory that this process closed a moment ago. The `flock` travels with
+    /// the open file description, so a child that another test is spawning at that instant
+    /// holds it until its exec closes it (O_CLOEXEC): wait for that rather than fail.
+    static func reopen(_ directory: String, options: Options = Options()) throws -> Spool {
+        let deadline = Date(timeIntervalSinceNow: 2)
+        while true {
+            do {
+                return try Spool(directory: directory, options: options)
+            } catch {
+                guard error == .inUse(path: directory), Date() < deadline else { throw error }
+                usleep(10_000)
+            }
+        }
     }
 }
 
