@@ -25,7 +25,7 @@ struct MilterRunner {
         _ = smfi_settimeout(Int32(settings.milterTimeout.rounded()))
         // Open now, so a port in use or an unwritable socket directory is reported here,
         // on the terminal, rather than in the background.
-        guard smfi_opensocket(true) == MI_SUCCESS else {
+        guard smfi_opensocket(1) == MI_SUCCESS else {
             MilterCommand.fail("cannot listen on \(settings.milterSocket): address in use or permission denied"
                                + " (is another mailtrail-milter running? check milter_socket)")
         }

@@ -54,7 +54,7 @@ struct MilterCommand: ParsableCommand {
 
     static func fail(_ message: String) -> Never {
         _ = "mailtrail-milter: error: \(message)\n".withCString { fputs($0, stderr) }
-        exit(EX_CONFIG)
+        Glibc.exit(EX_CONFIG)
     }
 }
 
