@@ -1,0 +1,479 @@
+"""Processes and files the integration tests start and read: the throwaway Postfix with its
+smtp-sink (scripts/postfix-instance.sh), a throwaway Redis (scripts/redis-instance.sh), the
+MailTrail binaries, configuration and key files. Everything listens on 127.0.0.1 only, every
+wait is bounded, every process is stopped by its PID. Fixtures in conftest.py wrap these.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+import smtplib
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Mapping
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SCRIPTS = REPO / "scripts"
+CORPUS = REPO / "Tests" / "Fixtures" / "corpus" / "messages"
+COMMAND_TIMEOUT = 60      # seconds, any helper script or binary run
+SMTP_TIMEOUT = 30
+
+# Headers smtp-sink writes in front of each captured message (see smtp-sink(1)).
+SINK_HEADERS = ("x-client-addr", "x-client-proto", "x-helo-args", "x-mail-args", "x-rcpt-args")
+
+
+def run(args: list[str], *, input: bytes | None = None, timeout: float = COMMAND_TIMEOUT,
+        check: bool = True) -> subprocess.CompletedProcess:
+    """Runs a command with a time limit; on failure the error shows its output."""
+    result = subprocess.run([str(a) for a in args], input=input, capture_output=True,
+                            timeout=timeout)
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(map(str, args))} exited with {result.returncode}\n"
+            f"stdout: {result.stdout.decode(errors='replace')}\n"
+            f"stderr: {result.stderr.decode(errors='replace')}")
+    return result
+
+
+def wait_until(condition, timeout: float, what: str, interval: float = 0.05):
+    """Polls `condition()` until it returns a true value (returned) or `timeout` passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+# ---------------------------------------------------------------------------------------------
+# Ports and processes
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def free_ports(count: int) -> list[int]:
+    ports: list[int] = []
+    while len(ports) < count:
+        port = free_port()
+        if port not in ports:
+            ports.append(port)
+    return ports
+
+
+def listeners() -> list[tuple[str, int, str]]:
+    """(address, port, process column) of every listening TCP socket, from `ss -Hltnp`."""
+    out = run(["ss", "-Hltnp"]).stdout.decode()
+    found = []
+    for line in out.splitlines():
+        fields = line.split()
+        if len(fields) < 4:
+            continue
+        address, _, port = fields[3].rpartition(":")
+        found.append((address, int(port), " ".join(fields[5:])))
+    return found
+
+
+def listening_on(port: int) -> list[tuple[str, int, str]]:
+    return [entry for entry in listeners() if entry[1] == port]
+
+
+def processes_in(directory: Path) -> list[int]:
+    """PIDs whose working directory is `directory` or inside it (every Postfix daemon of an
+    instance works in its queue directory)."""
+    prefix = str(directory)
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cwd = os.readlink(proc / "cwd")
+        except OSError:
+            continue
+        if (cwd == prefix or cwd.startswith(prefix + "/")) and not _zombie(proc):
+            found.append(int(proc.name))
+    return found
+
+
+def _zombie(proc: Path) -> bool:
+    try:
+        return (proc / "stat").read_text().rpartition(")")[2].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def pid_alive(pid: int, name: str) -> bool:
+    """True when `pid` runs (a zombie has exited) and its command is `name`."""
+    try:
+        if Path(f"/proc/{pid}/comm").read_text().strip() != name:
+            return False
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+        return state != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+# ---------------------------------------------------------------------------------------------
+# Binaries
+
+
+@dataclass
+class Binaries:
+    """Paths of the three MailTrail executables (MAILTRAIL_BIN_DIR, default .build/debug)."""
+
+    directory: Path
+
+    @classmethod
+    def from_environment(cls) -> "Binaries":
+        return cls(Path(os.environ.get("MAILTRAIL_BIN_DIR", REPO / ".build" / "debug")))
+
+    def path(self, name: str) -> Path:
+        return self.directory / name
+
+    def exists(self, name: str) -> bool:
+        path = self.path(name)
+        return path.is_file() and os.access(path, os.X_OK)
+
+    def require(self, name: str) -> Path:
+        """The binary's path; the test fails, saying how to fix it, when it is not built."""
+        if not self.exists(name):
+            pytest.fail(f"{name} not found at {self.path(name)}: build it with `swift build` "
+                        f"or point MAILTRAIL_BIN_DIR at the directory holding it", pytrace=False)
+        return self.path(name)
+
+    @property
+    def mailtrail(self) -> Path:
+        return self.require("mailtrail")
+
+    @property
+    def milter(self) -> Path:
+        return self.require("mailtrail-milter")
+
+    @property
+    def tracker(self) -> Path:
+        return self.require("mailtrail-tracker")
+
+
+# ---------------------------------------------------------------------------------------------
+# Configuration and keys
+
+
+def write_config(path: Path, values: Mapping[str, object]) -> Path:
+    """Writes MailTrail's configuration file: one Postfix-style `key = value` line per entry,
+    in the given order. Booleans become yes/no."""
+    lines = ["# MailTrail test configuration (written by Tests/integration/harness.py)"]
+    for key, value in values.items():
+        if isinstance(value, bool):
+            value = "yes" if value else "no"
+        text = str(value)
+        if "\n" in text:
+            raise ValueError(f"configuration value for {key} contains a newline")
+        lines.append(f"{key} = {text}")
+    path.write_text("\n".join(lines) + "\n")
+    path.chmod(0o644)
+    return path
+
+
+def signing_key(key_id: str) -> bytes:
+    """A fixed 32-byte signing key per key id, so test runs are reproducible."""
+    return hashlib.sha256(b"mailtrail integration test key " + key_id.encode()).digest()
+
+
+def write_keys(path: Path, key_ids: Iterable[str] = ("k1",), active: str | None = None) -> Path:
+    """Writes the signing key file (`ID = base64 of 32 bytes` lines and `active = ID`), mode 0600."""
+    ids = list(key_ids)
+    active = active or ids[0]
+    if active not in ids:
+        raise ValueError(f"active key {active} is not among {ids}")
+    lines = ["# MailTrail test signing keys"]
+    lines += [f"{kid} = {base64.b64encode(signing_key(kid)).decode()}" for kid in ids]
+    lines.append(f"active = {active}")
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# The MailTrail CLI
+
+
+class MailtrailCLI:
+    """`mailtrail rewrite` and `mailtrail link decode` as the tests use them."""
+
+    def __init__(self, binary: Path, config: Path):
+        self.binary = binary
+        self.config = config
+
+    def rewrite(self, message: bytes, tracking_id: str) -> bytes:
+        return run([self.binary, "rewrite", "--config", self.config, "--tracking-id", tracking_id],
+                   input=message).stdout
+
+    def decode(self, url: str) -> dict:
+        out = run([self.binary, "link", "decode", "--config", self.config, "--json", url]).stdout
+        try:
+            fields = json.loads(out)
+        except json.JSONDecodeError as error:
+            raise AssertionError(f"mailtrail link decode printed no JSON object: {out!r}") from error
+        if not isinstance(fields, dict) or "valid" not in fields or "url" not in fields:
+            raise AssertionError(f"mailtrail link decode: missing 'url' or 'valid' in {fields!r}")
+        return fields
+
+    def decode_link(self, url: str) -> str:
+        """The destination of a click URL; raises unless its signature verifies."""
+        fields = self.decode(url)
+        if fields["valid"] is not True:
+            raise AssertionError(f"token does not verify: {fields!r}")
+        return fields["url"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Redis
+
+
+class RedisServer:
+    """A redis-server on 127.0.0.1:port with its files in `directory`."""
+
+    def __init__(self, directory: Path, port: int, aof: bool = False):
+        self.directory = directory
+        self.host = "127.0.0.1"
+        self.port = port
+        self.aof = aof
+
+    def start(self) -> "RedisServer":
+        args = [SCRIPTS / "redis-instance.sh", "start", self.directory, self.port]
+        run(args + (["--aof"] if self.aof else []))
+        return self
+
+    def stop(self) -> None:
+        run([SCRIPTS / "redis-instance.sh", "stop", self.directory])
+
+    @property
+    def pid(self) -> int | None:
+        try:
+            return int((self.directory / "redis.pid").read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+    def cli(self, *args: str) -> str:
+        """One redis-cli command; its raw output without the trailing newline."""
+        out = run(["redis-cli", "-h", self.host, "-p", str(self.port), "--no-auth-warning", *args])
+        return out.stdout.decode().rstrip("\n")
+
+
+# ---------------------------------------------------------------------------------------------
+# The throwaway Postfix and its sink
+
+
+@dataclass
+class Captured:
+    """One message as smtp-sink captured it."""
+
+    path: Path
+    envelope: dict[str, list[str]]   # lower-case sink header name -> values (x-rcpt-args: several)
+    message: bytes                   # as Postfix delivered it, CRLF line endings
+
+    @property
+    def mail_from(self) -> str:
+        return self.envelope.get("x-mail-args", [""])[0].split()[0].strip("<>") \
+            if self.envelope.get("x-mail-args") else ""
+
+    @property
+    def recipients(self) -> list[str]:
+        return [args.split()[0].strip("<>") for args in self.envelope.get("x-rcpt-args", [])]
+
+
+def parse_capture(data: bytes, path: Path = Path("-")) -> Captured:
+    """Splits an smtp-sink capture into the sink's envelope headers and the delivered message.
+
+    The capture is: X-Client-Addr, X-Client-Proto, X-Helo-Args, X-Mail-Args, X-Rcpt-Args...,
+    smtp-sink's own 3-line Received header, the message as received (LF line endings), and
+    one added empty line."""
+    lines = data.split(b"\n")
+    envelope: dict[str, list[str]] = {}
+    index = 0
+    while index < len(lines):
+        name, sep, value = lines[index].partition(b":")
+        if sep and name.decode("latin-1").lower() in SINK_HEADERS:
+            envelope.setdefault(name.decode().lower(), []).append(value.decode("latin-1").strip())
+            index += 1
+            continue
+        break
+    if not lines[index].lower().startswith(b"received:"):
+        raise AssertionError(f"{path}: no smtp-sink Received header after the envelope")
+    received = [lines[index]]
+    index += 1
+    while index < len(lines) and lines[index][:1] in (b" ", b"\t"):
+        received.append(lines[index])
+        index += 1
+    if b"(smtp-sink)" not in b"".join(received):
+        raise AssertionError(f"{path}: the first Received header is not smtp-sink's")
+    body = b"\n".join(lines[index:])
+    if not body.endswith(b"\n\n"):
+        raise AssertionError(f"{path}: capture does not end with smtp-sink's empty line")
+    body = body[:-1]
+    return Captured(path, envelope, re.sub(rb"\r?\n", b"\r\n", body))
+
+
+def strip_leading_received(message: bytes) -> tuple[list[bytes], bytes]:
+    """(the Received headers at the top of `message`, everything after them)."""
+    received = []
+    rest = message
+    while rest.lower().startswith(b"received:"):
+        end = 0
+        while True:
+            end = rest.index(b"\r\n", end) + 2
+            if rest[end:end + 1] not in (b" ", b"\t"):
+                break
+        received.append(rest[:end])
+        rest = rest[end:]
+    return received, rest
+
+
+class PostfixInstance:
+    """A running throwaway Postfix (scripts/postfix-instance.sh) and its smtp-sink."""
+
+    def __init__(self, directory: Path, smtp_port: int, sink_port: int,
+                 milter: str | None = None, default_action: str = "accept", hold: bool = False):
+        self.directory = directory
+        self.conf = directory / "conf"
+        self.smtp_port = smtp_port
+        self.sink_port = sink_port
+        self.milter = milter
+        self.default_action = default_action
+        self.hold = hold
+        self.running = False
+
+    def _script(self, *args, input: bytes | None = None, check: bool = True):
+        return run([SCRIPTS / "postfix-instance.sh", args[0], self.directory, *args[1:]],
+                   input=input, check=check)
+
+    def start(self) -> "PostfixInstance":
+        args = ["start", "--smtp-port", self.smtp_port, "--sink-port", self.sink_port]
+        if self.milter:
+            args += ["--milter", self.milter, "--default-action", self.default_action]
+        if self.hold:
+            args.append("--hold")
+        self._script(*args)
+        self.running = True
+        return self
+
+    def stop(self) -> None:
+        self._script("stop")
+        self.running = False
+
+    def status(self) -> bool:
+        return self._script("status", check=False).returncode == 0
+
+    @property
+    def master_pid(self) -> int | None:
+        try:
+            return int((self.directory / "queue" / "pid" / "master.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    @property
+    def sink_pid(self) -> int | None:
+        try:
+            return int((self.directory / "smtp-sink.pid").read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+    # -- submission ------------------------------------------------------------------------
+
+    def smtp_send(self, messages: Iterable[tuple[str, list[str], bytes]]) -> list[str]:
+        """Sends every (sender, recipients, message) over ONE SMTP connection; returns the
+        Postfix queue ids. Any refusal raises."""
+        queue_ids = []
+        with smtplib.SMTP("127.0.0.1", self.smtp_port, timeout=SMTP_TIMEOUT) as smtp:
+            smtp.ehlo("client.mailtrail-test.localhost")
+            for sender, recipients, data in messages:
+                code, reply = smtp.mail(sender)
+                if code != 250:
+                    raise AssertionError(f"MAIL FROM:<{sender}> refused: {code} {reply!r}")
+                for recipient in recipients:
+                    code, reply = smtp.rcpt(recipient)
+                    if code not in (250, 251):
+                        raise AssertionError(f"RCPT TO:<{recipient}> refused: {code} {reply!r}")
+                code, reply = smtp.data(data)
+                if code != 250:
+                    raise AssertionError(f"DATA refused: {code} {reply!r}")
+                match = re.search(rb"queued as ([0-9A-Za-z]+)", reply)
+                queue_ids.append(match.group(1).decode() if match else "")
+        return queue_ids
+
+    def sendmail(self, data: bytes, sender: str, recipients: list[str]) -> None:
+        """Submits through `sendmail -C DIR/conf` (postdrop, then pickup): root only."""
+        self._script("sendmail", "-i", "-f", sender, "--", *recipients, input=data)
+
+    # -- what happened ---------------------------------------------------------------------
+
+    def capture_paths(self) -> list[Path]:
+        """Complete captured messages, oldest first (files smtp-sink still writes excluded)."""
+        out = self._script("messages").stdout.decode()
+        return [Path(line) for line in out.splitlines() if line]
+
+    def captured(self) -> list[Captured]:
+        return [parse_capture(p.read_bytes(), p) for p in self.capture_paths()]
+
+    def wait_for_messages(self, count: int, timeout: float = 30) -> list[Captured]:
+        """Waits until at least `count` messages are captured; on timeout the error shows the
+        end of the maillog and the queue."""
+        try:
+            wait_until(lambda: len(self.capture_paths()) >= count, timeout,
+                       f"{count} captured message(s) in {self.directory / 'sink'}", interval=0.1)
+        except TimeoutError as error:
+            raise AssertionError(
+                f"{error}; captured {len(self.capture_paths())}, queued {self.queue_size()}\n"
+                f"maillog tail:\n{self.maillog_tail()}") from None
+        return self.captured()
+
+    def maillog(self) -> str:
+        try:
+            return (self.directory / "maillog").read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def maillog_tail(self, lines: int = 30) -> str:
+        return "\n".join(self.maillog().splitlines()[-lines:])
+
+    def queue_size(self) -> int:
+        return int(self._script("queue").stdout.decode().strip() or 0)
+
+    def requeue(self) -> None:
+        """postsuper -r ALL: every queued message goes through cleanup (and non_smtpd_milters)."""
+        self._script("requeue")
+
+    def flush(self) -> None:
+        self._script("flush")
+
+    def release(self) -> None:
+        """Ends --hold: queued mail and new mail are delivered again."""
+        self._script("release")
+
+    def postconf(self, name: str) -> str:
+        """The instance's value of a main.cf parameter."""
+        return run(["postconf", "-c", self.conf, "-h", name]).stdout.decode().strip()
+
+    def wait_for_log(self, pattern: str, timeout: float = 30) -> re.Match:
+        """Waits until the maillog matches the regular expression `pattern`."""
+        try:
+            return wait_until(lambda: re.search(pattern, self.maillog(), re.MULTILINE), timeout,
+                              f"maillog line matching {pattern!r}", interval=0.1)
+        except TimeoutError as error:
+            raise AssertionError(f"{error}\nmaillog tail:\n{self.maillog_tail()}") from None
