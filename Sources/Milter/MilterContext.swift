@@ -11,11 +11,12 @@ struct MilterContext {
         var description: String { "\(call) failed (connection to the MTA lost?)" }
     }
 
-    /// Inserts a header at the top of the header block (`smfi_insheader`, index 0).
+    /// Inserts a header right below the MTA's own `Received` header (`smfi_insheader`
+    /// index 1, where opendkim puts its signature too).
     func insertHeader(_ name: String, _ value: String) throws(Failure) {
         var n = Array(name.utf8CString), v = Array(value.utf8CString)
         let rc = n.withUnsafeMutableBufferPointer { np in
-            v.withUnsafeMutableBufferPointer { vp in smfi_insheader(ctx, 0, np.baseAddress, vp.baseAddress) }
+            v.withUnsafeMutableBufferPointer { vp in smfi_insheader(ctx, 1, np.baseAddress, vp.baseAddress) }
         }
         guard rc == MI_SUCCESS else { throw Failure(call: "smfi_insheader(\(name))") }
     }

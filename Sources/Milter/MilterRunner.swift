@@ -33,8 +33,6 @@ struct MilterRunner {
             try UnixSocketPermissions.apply(path: path, mode: settings.milterSocketMode, group: settings.milterSocketGroup)
         }
         if !foreground { try Background.detach() }
-        LogSetup.bootstrap(program: "mailtrail-milter", destination: settings.logDestination,
-                           facility: settings.syslogFacility)
         let log = Logger(label: "mailtrail-milter")
         let pid = settings.milterPIDFile.isEmpty ? nil : PIDFile(path: settings.milterPIDFile)
         try pid?.write()

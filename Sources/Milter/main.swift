@@ -41,6 +41,9 @@ struct MilterCommand: ParsableCommand {
         let filter: Filter
         do {
             let settings = try Settings.load(path: config, overrides: extra)
+            // Before any Logger exists: loggers made earlier keep swift-log's default handler.
+            LogSetup.bootstrap(program: "mailtrail-milter", destination: settings.logDestination,
+                               facility: settings.syslogFacility)
             filter = try Filter(settings: settings)
         } catch {
             Self.fail("\(error)")
