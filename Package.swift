@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "mailtrail", targets: ["Trail"]),
         .executable(name: "mailtrail-milter", targets: ["Milter"]),
+        .executable(name: "rewrite-bench", targets: ["RewriteBench"]),
         .library(name: "Rewrite", targets: ["Rewrite"]),
     ],
     dependencies: [
@@ -57,6 +58,9 @@ let package = Package(
 
         // Daemon plumbing shared by the milter and the tracker: syslog/stderr logging, PID file.
         .target(name: "Daemon", dependencies: [.product(name: "Logging", package: "swift-log")]),
+
+        // bench/rewrite: engine throughput beside a plain copy (not part of the tests).
+        .executableTarget(name: "RewriteBench", dependencies: ["Rewrite"], path: "bench/RewriteBench"),
 
         .testTarget(
             name: "RewriteTests",
