@@ -20,8 +20,9 @@ public struct KeyRing: Sendable, CustomStringConvertible {
 
     /// A key id with its HMAC-SHA256 state after absorbing the key, copied for each use.
     private struct Key: @unchecked Sendable {
-        // HMAC<SHA256> is a plain value (two SHA-256 contexts) that is never mutated in
-        // place here, so sharing it across threads is safe; swift-crypto does not mark it.
+        // HMAC<SHA256> is a copy-on-write value (two SHA-256 contexts); it is only ever
+        // copied before use, never mutated in place, so sharing it across threads is safe.
+        // swift-crypto does not mark it Sendable.
         let id: UInt8
         let authenticator: HMAC<SHA256>
     }
