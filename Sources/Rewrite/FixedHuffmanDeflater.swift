@@ -51,17 +51,20 @@ struct FixedHuffmanDeflater: Sendable {
         let end = start + input.count
         guard end < Int(Int32.max) else { return nil }
         // The dictionary and the input as one sequence, with hash chains over all of it.
-        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: end) { text in
-            withUnsafeTemporaryAllocation(of: Int32.self, capacity: Self.hashSize + end) { chains in
+        // (One spare element each, so that the buffers exist even for empty input.)
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: end + 1) { text in
+            withUnsafeTemporaryAllocation(of: Int32.self, capacity: Self.hashSize + end + 1) { chains in
                 let text = text.baseAddress!
                 let head = chains.baseAddress!
                 let previous = head + Self.hashSize
-                dictionary.withUnsafeBufferPointer { text.initialize(from: $0.baseAddress!, count: start) }
-                if let source = input.baseAddress {
+                dictionaryHead.withUnsafeBufferPointer { head.initialize(from: $0.baseAddress!, count: Self.hashSize) }
+                if start > 0 {
+                    dictionary.withUnsafeBufferPointer { text.initialize(from: $0.baseAddress!, count: start) }
+                    dictionaryPrevious.withUnsafeBufferPointer { previous.initialize(from: $0.baseAddress!, count: start) }
+                }
+                if let source = input.baseAddress, input.count > 0 {
                     (text + start).initialize(from: source.assumingMemoryBound(to: UInt8.self), count: input.count)
                 }
-                dictionaryHead.withUnsafeBufferPointer { head.initialize(from: $0.baseAddress!, count: Self.hashSize) }
-                dictionaryPrevious.withUnsafeBufferPointer { previous.initialize(from: $0.baseAddress!, count: start) }
                 // The last two dictionary positions hash bytes of the input.
                 for position in Swift.max(0, start - 2)..<start where position + Self.minimumMatch <= end {
                     insert(position, text: text, head: head, previous: previous)
@@ -167,7 +170,7 @@ private struct BitWriter {
 
 /// RFC 1951 §3.2.5-3.2.6: fixed Huffman codes of literals, match lengths (symbol plus extra
 /// bits) and distances, bit-reversed for writing least significant bit first.
-enum FixedCodes {
+private enum FixedCodes {
     struct Code {
         var bits: UInt32
         var count: UInt32

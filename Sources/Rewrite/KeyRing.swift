@@ -59,9 +59,11 @@ public struct KeyRing: Sendable, CustomStringConvertible {
         var secrets: [UInt8: [UInt8]] = [:]
         var active: (id: UInt8, line: Int)?
         var lineNumber = 0
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // Split on LF bytes: a CR LF pair is a single Character, so splitting the String
+        // on "\n" would miss it; the CR goes with the trimmed whitespace.
+        for rawLine in text.utf8.split(separator: ASCII.lf, omittingEmptySubsequences: false) {
             lineNumber += 1
-            let line = trimmed(rawLine)
+            let line = trimmed(Substring(rawLine))
             if line.isEmpty || line.first == "#" { continue }
             func fail(_ reason: KeyRingError.Reason) -> KeyRingError {
                 KeyRingError(source: source, line: lineNumber, reason)
