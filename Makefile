@@ -34,6 +34,10 @@ unit-test: deps
 integration-test: build
 	$(PYTEST) Tests/integration
 
+# The whole chain on loopback with one real newsletter; stops everything it started.
+demo: deps
+	scripts/demo.sh
+
 bench: deps
 	bench/rewrite
 
