@@ -30,7 +30,12 @@ enum EventLine {
     }
 
     private static func row(time: String, event: String, recipient: String, ip: String, detail: String) -> String {
-        [fit(time, 19), fit(event, 7), fit(recipient, recipientWidth), fit(ip, 15), detail].joined(separator: "  ")
+        [fit(time, 19), fit(event, 7), fit(recipient, recipientWidth), pad(ip, 15), detail].joined(separator: "  ")
+    }
+
+    /// Pads to `width`; longer text is kept whole (an address must not be cut).
+    private static func pad(_ text: String, _ width: Int) -> String {
+        text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
     }
 
     /// Pads to `width`, or cuts to it with a final `…`.
