@@ -43,7 +43,7 @@ protocol WebhookTransport {
 }
 
 /// Webhook requests through Foundation's URLSession (libcurl on Linux: http and https with
-/// the system's CA store, keep-alive between requests).
+/// the system's CA store). Each request uses a fresh connection (see `post`).
 final class URLSessionTransport: WebhookTransport {
     private let session: URLSession
     private let delegate = NoRedirects()
@@ -71,28 +71,33 @@ final class URLSessionTransport: WebhookTransport {
             urlRequest.setValue(header.value, forHTTPHeaderField: header.name)
         }
         urlRequest.httpBody = Data(request.body)
+        // One connection per request: when a receiver closes a kept-alive connection, libcurl
+        // retries on a new one, but URLSession on Linux does not rewind the body for it (the
+        // retry goes out with Content-Length and no body, then hangs until the timeout).
+        urlRequest.setValue("close", forHTTPHeaderField: "Connection")
 
         let done = DispatchSemaphore(value: 0)
         let result = OutcomeBox()
         let task = session.dataTask(with: urlRequest) { data, response, error in
-            result.value = Self.outcome(data: data, response: response, error: error)
+            result.value = Self.outcome(data: data, response: response, error: error, timeout: request.timeout)
             done.signal()
         }
         task.resume()
-        // URLSession's timeoutInterval is an idle timeout; this bounds the whole exchange.
-        if done.wait(timeout: .now() + request.timeout + 1) == .timedOut {
+        // URLSession's timeoutInterval is an idle timeout (and not always applied on Linux):
+        // this bounds the whole exchange.
+        if done.wait(timeout: .now() + request.timeout) == .timedOut {
             task.cancel()
             done.wait()
-            return .failed("no answer within \(Self.format(request.timeout)) s")
+            return .failed(Self.timedOut(request.timeout))
         }
         return result.value ?? .failed("no outcome")
     }
 
-    private static func outcome(data: Data?, response: URLResponse?, error: Error?) -> WebhookOutcome {
+    private static func outcome(data: Data?, response: URLResponse?, error: Error?, timeout: Double) -> WebhookOutcome {
         if let error {
             let nsError = error as NSError
             if nsError.domain == NSURLErrorDomain && nsError.code == NSURLErrorTimedOut {
-                return .failed("timed out")
+                return .failed(timedOut(timeout))
             }
             return .failed(nsError.localizedDescription)
         }
@@ -103,8 +108,8 @@ final class URLSessionTransport: WebhookTransport {
         return .refused(status: http.statusCode, body: String(excerpt).trimmingCharacters(in: .whitespaces))
     }
 
-    private static func format(_ seconds: Double) -> String {
-        seconds == seconds.rounded() ? String(Int(seconds)) : String(seconds)
+    private static func timedOut(_ seconds: Double) -> String {
+        "timed out after \(Int((seconds * 1000).rounded())) ms"
     }
 
     /// Holds the completion handler's result for the waiting thread (the semaphore orders the accesses).

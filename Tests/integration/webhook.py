@@ -189,5 +189,6 @@ class Receiver:
             handler.wfile.flush()
         except OSError:
             return   # the client gave up (timeout): nothing was answered
-        with self.lock:
+        with self.arrivals:
             request.answered = action.status
+            self.arrivals.notify_all()
