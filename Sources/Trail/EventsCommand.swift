@@ -41,7 +41,7 @@ struct EventsCommand: ParsableCommand {
                 let latest = try connection.command(["XREVRANGE", stream, "+", "-", "COUNT", String(max(count, 1))])
                 guard let newestFirst = StreamEntry.list(latest) else { throw CLIError("unexpected XREVRANGE answer") }
                 if let newest = newestFirst.first { last = newest.id }
-                if !json { print(EventLine.header) }
+                if !json { StandardIO.write(Array((EventLine.header + "\n").utf8)) }
                 emit(Array(newestFirst.prefix(count).reversed()))
                 guard follow else { return }
                 let stop = StopSignal()

@@ -59,7 +59,8 @@ struct StatsCommand: ParsableCommand {
             throw CLIError(error.description)
         }
         if events.malformed > 0 {
-            StandardIO.warn("mailtrail stats: \(events.malformed) stream entr\(events.malformed == 1 ? "y is" : "ies are") not readable events and were skipped")
+            let n = events.malformed
+            StandardIO.warn("mailtrail stats: skipped \(n) unreadable stream entr\(n == 1 ? "y" : "ies") in \(settings.keySchema.events)")
         }
         var query = StatsQuery(window: window, campaign: campaign, message: message, humansOnly: humansOnly)
         query.links = links
