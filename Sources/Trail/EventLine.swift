@@ -20,7 +20,7 @@ enum EventLine {
         if event.machine.isMachine {
             detail += " [machine: \(event.machine.reason ?? "yes")]"
         }
-        return row(time: UTCTime.format(seconds(event.timestamp)), event: event.event.rawValue,
+        return row(time: UTCTime.format(UTCTime.wholeSeconds(event.timestamp)), event: event.event.rawValue,
                    recipient: event.recipient ?? "-", ip: event.ip, detail: detail)
     }
 
@@ -44,9 +44,4 @@ enum EventLine {
         return text + String(repeating: " ", count: width - text.count)
     }
 
-    /// Whole unix seconds of a timestamp (towards the past; 0 for one that is not finite or out of range).
-    static func seconds(_ timestamp: Double) -> Int64 {
-        guard timestamp.isFinite, abs(timestamp) < 1e15 else { return 0 }
-        return Int64(timestamp.rounded(.down))
-    }
 }

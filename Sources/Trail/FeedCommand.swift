@@ -50,6 +50,9 @@ struct FeedCommand: ParsableCommand {
         let policy = try FeedPolicy(settings: settings, format: format)
         let name = consumer ?? Self.hostName()
         let log: (String) -> Void = { line in StandardIO.warn("mailtrail feed[\(name)]: \(line)") }
+        if let mode = Self.sharedMode(settings.feedSecretFile) {
+            log(String(format: "warning: %@ is accessible to group or others (mode %04o): chmod 600 it", settings.feedSecretFile, mode))
+        }
         if policy.claimIdle <= policy.longestSilence {
             log("warning: feed_claim_idle (\(policy.claimIdle) s) should exceed feed_timeout + feed_backoff_cap + 1 s and feed_batch_age (\(policy.longestSilence) s), or feeders may take over each other's events")
         }
@@ -66,7 +69,7 @@ struct FeedCommand: ParsableCommand {
                 + (skipped > 0 ? "; \(skipped) entr\(skipped == 1 ? "y is" : "ies are") not events and stay" : ""))
             return
         }
-        log("feeding \(settings.keySchema.events) to \(settings.feedURL) (\(policy.format.rawValue), batches of \(policy.batchSize))")
+        log("feeding \(settings.keySchema.events) to \(Self.redacted(url)) (\(policy.format.rawValue), batches of \(policy.batchSize))")
         try feeder.run(once: once)
         let c = feeder.counters
         log("stopped: \(c.delivered) event(s) delivered in \(c.requests) request(s), \(c.deadLettered) dead-lettered")
@@ -86,6 +89,23 @@ struct FeedCommand: ParsableCommand {
         let line = text.split(whereSeparator: \.isNewline).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
         guard !line.isEmpty else { throw CLIError("\(path): the webhook secret is empty") }
         return Array(line.utf8)
+    }
+
+    /// The file's permission bits when group or others may access it, else nil.
+    static func sharedMode(_ path: String) -> Int? {
+        var status = stat()
+        guard stat(path, &status) == 0, status.st_mode & 0o077 != 0 else { return nil }
+        return Int(status.st_mode & 0o7777)
+    }
+
+    /// The URL without credentials, query or fragment, for logs.
+    static func redacted(_ url: URL) -> String {
+        guard var components = URLComponents(url: url, resolvingAgainstBaseURL: false) else { return "the webhook" }
+        components.user = nil
+        components.password = nil
+        components.query = nil
+        components.fragment = nil
+        return components.string ?? "the webhook"
     }
 
     static func hostName() -> String {

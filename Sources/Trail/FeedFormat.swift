@@ -133,7 +133,7 @@ struct SparkPostEvent: Encodable, Equatable {
         msys = Wrapper(trackEvent: TrackEvent(
             type: event.event == .opened ? "open" : "click",
             eventID: event.id,
-            timestamp: String(Int64(event.timestamp.rounded(.down))),
+            timestamp: String(UTCTime.wholeSeconds(event.timestamp)),
             messageID: event.trackingID,
             rcptTo: event.recipient,
             routingDomain: event.recipientDomain,

@@ -27,7 +27,6 @@ struct FeedPolicy: Sendable {
     }
 
     init(settings: Settings, format: FeedFormat? = nil) throws {
-        guard settings.feedBackoffBase > 0 else { throw CLIError("feed_backoff_base: must be more than 0") }
         guard let configured = FeedFormat(rawValue: settings.feedFormat) else {
             throw CLIError("feed_format: \"\(settings.feedFormat)\" is not json or sparkpost")
         }

@@ -177,11 +177,13 @@ final class Feeder {
     /// batch once a 2xx accepted it. Entries that are not events are left in place and counted.
     /// Throws when a batch runs out of attempts (that batch and later ones stay).
     func replayDeadLetters() throws -> (replayed: Int, skipped: Int) {
-        try redis(once: true) { try ensureGroup() }
+        try redisOnce { () throws(RedisError) in try ensureGroup() }
         var start = "-"
         var skipped = 0
         while !stop.isRequested {
-            let range = try redis(once: true, { try connection.command(["XRANGE", schema.deadLetter, start, "+", "COUNT", String(policy.batchSize)]) })!
+            let range = try redisOnce { () throws(RedisError) in
+                try connection.command(["XRANGE", schema.deadLetter, start, "+", "COUNT", String(policy.batchSize)])
+            }
             guard let entries = StreamEntry.list(range) else { throw FeedError("unexpected XRANGE answer: \(range)") }
             guard let last = entries.last else { break }
             start = "(" + last.id
@@ -198,7 +200,9 @@ final class Feeder {
             switch try send(events) {
             case .accepted(let elapsed):
                 let ids = events.map { Array($0.entryID.utf8) }
-                _ = try redis(once: true) { try connection.command([Array("XDEL".utf8), Array(schema.deadLetter.utf8)] + ids) }
+                _ = try redisOnce { () throws(RedisError) in
+                    try connection.command([Array("XDEL".utf8), Array(schema.deadLetter.utf8)] + ids)
+                }
                 counters.replayed += events.count
                 log("replayed \(events.count) dead-letter event(s) in \(Self.milliseconds(elapsed)) ms")
             case .exhausted(let attempts, let lastError):
@@ -357,15 +361,16 @@ final class Feeder {
         }
     }
 
+    /// Runs a Redis step once; any failure ends the command.
+    private func redisOnce<T>(_ body: () throws(RedisError) -> T) throws(FeedError) -> T {
+        do {
+            return try body()
+        } catch {
+            throw FeedError(error.description)
+        }
+    }
+
     private static func milliseconds(_ duration: Duration) -> Int {
         Int((duration.seconds * 1000).rounded())
-    }
-}
-
-extension Duration {
-    /// The duration in seconds, as a Double.
-    var seconds: Double {
-        let (whole, attoseconds) = components
-        return Double(whole) + Double(attoseconds) / 1e18
     }
 }

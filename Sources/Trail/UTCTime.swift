@@ -10,6 +10,13 @@ enum UTCTime {
             + "\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay % 3600 / 60, 2)):\(pad(secondOfDay % 60, 2))"
     }
 
+    /// Whole unix seconds of a timestamp with a fraction (towards the past); 0 for one that is
+    /// not finite or beyond any calendar (event JSON may hold anything).
+    static func wholeSeconds(_ timestamp: Double) -> Int64 {
+        guard timestamp.isFinite, abs(timestamp) < 1e15 else { return 0 }
+        return Int64(timestamp.rounded(.down))
+    }
+
     /// Unix seconds of a UTC date and time; nil when a field is out of range (month 13,
     /// February 30, hour 24, …).
     static func seconds(year: Int64, month: Int64, day: Int64, hour: Int64 = 0, minute: Int64 = 0, second: Int64 = 0) -> Int64? {

@@ -22,8 +22,10 @@ import Testing
     }
 
     @Test func oddTimestampsDoNotTrap() {
-        #expect(EventLine.seconds(.infinity) == 0)
-        #expect(EventLine.seconds(.nan) == 0)
-        #expect(EventLine.seconds(-0.5) == -1)
+        #expect(UTCTime.wholeSeconds(.infinity) == 0)
+        #expect(UTCTime.wholeSeconds(.nan) == 0)
+        #expect(UTCTime.wholeSeconds(1e300) == 0)
+        #expect(UTCTime.wholeSeconds(-0.5) == -1)
+        #expect(UTCTime.wholeSeconds(1_790_000_000.999) == 1_790_000_000)
     }
 }

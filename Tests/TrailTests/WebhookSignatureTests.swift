@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Trail
 
@@ -51,5 +52,3 @@ import Testing
         }
     }
 }
-
-import Foundation
