@@ -264,6 +264,29 @@ def test_idle_events_of_a_dead_consumer_are_taken_over(feed):
     assert feed.pending() == {}
 
 
+def test_a_live_feeder_that_retries_keeps_its_events(feed):
+    feed.add_events(10)
+    failing = threading.Event()
+    failing.set()
+    receiver = feed.receiver(lambda request: Action(status=500) if failing.is_set() else OK)
+    config = feed.config(receiver, feed_claim_idle="1s", feed_backoff_base="300ms", feed_backoff_cap="300ms",
+                         feed_max_attempts=1000)
+    alpha = feed.start(config, "--consumer", "alpha")
+    receiver.wait_for(lambda requests: len(requests) >= 1, 30, "the first attempt")
+    time.sleep(1.5)     # longer than feed_claim_idle, but alpha re-claims its batch after each wait
+    result = feed.run(config, "--once", "--consumer", "beta")
+    assert result.returncode == 0, result.stderr
+    assert "took over" not in result.stderr
+    assert set(feed.pending().values()) == {"alpha"}
+    failing.clear()
+    receiver.wait_for(lambda requests: any(r.answered == 200 for r in requests), 30, "a 2xx")
+    alpha.send_signal(signal.SIGTERM)
+    _, stderr = alpha.communicate(timeout=10)
+    assert alpha.returncode == 0, stderr
+    assert sorted(receiver.accepted_ids()) == [d["id"] for d in feed.events]
+    assert feed.pending() == {}
+
+
 def test_failing_receiver_fills_the_dead_letter_stream_and_replay_empties_it(feed):
     docs = feed.add_events(12)
     failing = True
