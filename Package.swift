@@ -37,8 +37,9 @@ let package = Package(
         .executableTarget(
             name: "Trail",
             dependencies: [
-                "Rewrite", "Config",
+                "Rewrite", "Config", "Store", "CZlib",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
 
@@ -71,6 +72,10 @@ let package = Package(
         ),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
+        .testTarget(
+            name: "TrailTests",
+            dependencies: ["Trail", "Store", "CZlib", .product(name: "PropertyBased", package: "swift-property-based")]
+        ),
     ],
     swiftLanguageModes: [.v5]
 )
