@@ -1,0 +1,121 @@
+import Rewrite
+
+/// What the tracker does with one request: which answer it gets and whether it records a
+/// hit. Pure logic (no I/O), so every route and every refusal is tested without a socket.
+///
+/// | request | answer | hit |
+/// |---|---|---|
+/// | `GET /o/<open token>.gif` | 200 GIF | yes |
+/// | `GET /o/<anything else>.gif` | 200 GIF (no broken image) | no |
+/// | `GET /c/<click or unsubscribe token>` | 302 to the signed destination | yes |
+/// | `GET /c/<bad, expired or open token>` | 404 page | no |
+/// | `GET /healthz`, `GET /metrics` | 200 | no |
+/// | `HEAD` on any of these | the same headers, no body | no (link checkers and scanners send HEAD) |
+/// | another method on these paths | 405 | no |
+/// | any other path | 404 | no |
+///
+/// The tracking paths may sit under a prefix (`/t/c/<token>` for a base URL with a path).
+public struct RequestRouter: Sendable {
+    public enum Method: Sendable, Equatable {
+        case get, head, other
+    }
+
+    public let keyRing: KeyRing
+    /// Clicks on links issued longer ago than this get 404; nil: never.
+    public let linkLifetime: Double?
+
+    public init(keyRing: KeyRing, linkLifetime: Double?) {
+        self.keyRing = keyRing
+        self.linkLifetime = linkLifetime
+    }
+
+    /// Decides the answer to `method target`.
+    ///
+    /// - Parameters:
+    ///   - target: the request target as sent (origin form `/c/…?q`, or absolute form).
+    ///   - now: the arrival time, unix seconds.
+    ///   - clientIP, userAgent: evaluated only when a hit is recorded.
+    public func route(method: Method, target: String, now: Double,
+                      clientIP: @autoclosure () -> String, userAgent: @autoclosure () -> String) -> RoutingDecision {
+        let path = Self.path(of: target)
+        if path == "/healthz" { return simple(.health, .health, method) }
+        if path == "/metrics" { return simple(.metrics, .metrics, method) }
+        guard let (pathKind, _) = TrackingLinks.token(fromPath: path) else {
+            return RoutingDecision(route: .other, answer: .notFound)
+        }
+        let route: TrackerRoute = pathKind == .open ? .open : .click
+        let refused: TrackerAnswer = pathKind == .open ? .pixel : .notFound
+        guard method != .other else { return RoutingDecision(route: route, answer: .methodNotAllowed) }
+        guard let verified = try? TrackingLinks.decode(path: path, keyRing: keyRing) else {
+            return RoutingDecision(route: route, answer: refused)
+        }
+        let token = verified.token
+        let answer: TrackerAnswer
+        if pathKind == .open {
+            answer = .pixel
+        } else {
+            if let linkLifetime, now - Double(token.issuedAt) > linkLifetime {
+                return RoutingDecision(route: route, answer: .notFound)
+            }
+            guard let location = RedirectLocation.headerValue(for: token.destination) else {
+                return RoutingDecision(route: route, answer: .notFound)
+            }
+            answer = .redirect(location: location)
+        }
+        guard method == .get else { return RoutingDecision(route: route, answer: answer) }
+        let hit = TrackedHit(kind: token.kind, trackingID: token.trackingID, linkIndex: token.linkIndex,
+                             destination: token.destination, timestamp: now, ip: clientIP(), userAgent: userAgent())
+        return RoutingDecision(route: route, answer: answer, hit: hit)
+    }
+
+    private func simple(_ route: TrackerRoute, _ answer: TrackerAnswer, _ method: Method) -> RoutingDecision {
+        RoutingDecision(route: route, answer: method == .other ? .methodNotAllowed : answer)
+    }
+
+    /// The path of a request target: the part before `?` or `#`; for an absolute-form target
+    /// (`http://host/path`), the part after the authority.
+    static func path(of target: String) -> Substring {
+        var rest = Substring(target)
+        if !rest.hasPrefix("/"), let scheme = rest.range(of: "://") {
+            let afterAuthority = rest[scheme.upperBound...]
+            rest = afterAuthority.firstIndex(of: "/").map { afterAuthority[$0...] } ?? "/"
+        }
+        if let end = rest.firstIndex(where: { $0 == "?" || $0 == "#" }) { rest = rest[..<end] }
+        return rest
+    }
+}
+
+/// The route a request took, as the `route` label of the request metrics.
+public enum TrackerRoute: String, Sendable, CaseIterable {
+    case open, click, health = "healthz", metrics, other
+}
+
+/// The kind of answer, before it becomes HTTP.
+public enum TrackerAnswer: Equatable, Sendable {
+    /// 200, the transparent GIF.
+    case pixel
+    /// 302 with this `Location` (already safe for a header).
+    case redirect(location: String)
+    /// 404 with the short HTML page.
+    case notFound
+    /// 405, `Allow: GET, HEAD`.
+    case methodNotAllowed
+    /// 200 `ok`.
+    case health
+    /// 200, the Prometheus exposition.
+    case metrics
+}
+
+/// The router's verdict on one request.
+public struct RoutingDecision: Equatable, Sendable {
+    public var route: TrackerRoute
+    public var answer: TrackerAnswer
+    /// The hit to record, nil when nothing is recorded.
+    public var hit: TrackedHit?
+
+    public init(route: TrackerRoute, answer: TrackerAnswer, hit: TrackedHit? = nil) {
+        self.route = route
+        self.answer = answer
+        self.hit = hit
+    }
+}

@@ -1,0 +1,68 @@
+import Prometheus
+
+/// The tracker's Prometheus metrics, served at `/metrics`:
+///
+/// | metric | type | meaning |
+/// |---|---|---|
+/// | `mailtrail_tracker_requests_total{route,status}` | counter | answers, by route (`open`, `click`, `healthz`, `metrics`, `other`) and HTTP status |
+/// | `mailtrail_tracker_events_written_total` | counter | events added to the stream directly |
+/// | `mailtrail_tracker_events_spooled_total` | counter | events put in the spool (Redis down, slow or the queue full) |
+/// | `mailtrail_tracker_events_replayed_total` | counter | spooled events later added to the stream |
+/// | `mailtrail_tracker_events_lost_total` | counter | events that could be neither written nor spooled, or that Redis refused |
+/// | `mailtrail_tracker_redis_errors_total` | counter | failed Redis round trips and refused commands |
+/// | `mailtrail_tracker_event_queue_depth` | gauge | hits waiting in memory for the writer |
+/// | `mailtrail_tracker_spool_bytes` | gauge | bytes waiting in the spool |
+///
+/// Every counter exists from the start (at 0), and the request counters are created once,
+/// so counting a request is one atomic add.
+public final class TrackerMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    /// Indexed by route, then by position in `statuses`.
+    private let requestCounters: [[Counter]]
+    public let eventsWritten: Counter
+    public let eventsSpooled: Counter
+    public let eventsReplayed: Counter
+    public let eventsLost: Counter
+    public let redisErrors: Counter
+    private let queueDepth: Gauge
+    private let spoolBytes: Gauge
+
+    /// Every status the tracker answers with.
+    public static let statuses = [200, 302, 400, 404, 405, 408, 414, 431, 500, 503]
+
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+        func descriptor(_ name: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+            MetricNameDescriptor(namespace: "mailtrail", subsystem: "tracker", metricName: name, unitName: unit, helpText: help)
+        }
+        let requests = descriptor("requests", "total", "HTTP answers by route and status.")
+        requestCounters = TrackerRoute.allCases.map { route in
+            Self.statuses.map { status in
+                registry.makeCounter(descriptor: requests, labels: [("route", route.rawValue), ("status", String(status))])
+            }
+        }
+        eventsWritten = registry.makeCounter(descriptor: descriptor("events_written", "total", "Events added to the stream directly."), labels: [])
+        eventsSpooled = registry.makeCounter(descriptor: descriptor("events_spooled", "total", "Events put in the local spool."), labels: [])
+        eventsReplayed = registry.makeCounter(descriptor: descriptor("events_replayed", "total", "Spooled events later added to the stream."), labels: [])
+        eventsLost = registry.makeCounter(descriptor: descriptor("events_lost", "total", "Events neither written nor spooled, or refused by Redis."), labels: [])
+        redisErrors = registry.makeCounter(descriptor: descriptor("redis_errors", "total", "Failed Redis round trips and refused commands."), labels: [])
+        queueDepth = registry.makeGauge(descriptor: descriptor("event_queue", "depth", "Hits waiting in memory for the writer."), labels: [])
+        spoolBytes = registry.makeGauge(descriptor: descriptor("spool", "bytes", "Bytes waiting in the spool."), labels: [])
+    }
+
+    /// Counts one answer.
+    public func countRequest(route: TrackerRoute, status: Int) {
+        guard let routeIndex = TrackerRoute.allCases.firstIndex(of: route),
+              let statusIndex = Self.statuses.firstIndex(of: status) else {
+            preconditionFailure("status \(status) is not in TrackerMetrics.statuses")
+        }
+        requestCounters[routeIndex][statusIndex].increment()
+    }
+
+    /// The Prometheus text exposition, with the gauges set to the given current values.
+    public func exposition(queueDepth depth: Int, spoolBytes bytes: Int) -> [UInt8] {
+        queueDepth.set(Int64(depth))
+        spoolBytes.set(Int64(bytes))
+        return registry.emitToBuffer()
+    }
+}
