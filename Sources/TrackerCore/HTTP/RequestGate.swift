@@ -119,7 +119,7 @@ final class RequestGate: ChannelDuplexHandler {
     private func admit(context: ChannelHandlerContext) {
         while !state.closing, var buffer = pending, buffer.readableBytes > 0 {
             guard context.channel.isWritable else { return }
-            let verdict = buffer.withUnsafeReadableBytes { scan($0, now: { NIODeadline.now() }) }
+            let verdict = buffer.withUnsafeReadableBytes { scan($0, now: { context.eventLoop.now }) }
             switch verdict {
             case .headEnd(let end):
                 let head = buffer.readSlice(length: end)!
@@ -213,7 +213,7 @@ final class RequestGate: ChannelDuplexHandler {
         timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
             timer = nil
             guard !state.closing, phase != .betweenRequests else { return }
-            if NIODeadline.now() >= headStartedAt + limits.headerTimeout {
+            if context.eventLoop.now >= headStartedAt + limits.headerTimeout {
                 pending = nil
                 refuse(context: context, status: 408)
             } else {
