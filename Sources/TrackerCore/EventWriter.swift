@@ -15,7 +15,7 @@ import Store
 /// Hits that find the queue full are spooled by the caller's thread (under the same lock),
 /// so memory stays bounded and nothing is dropped while the disk takes writes. The spool is
 /// fsynced every ``syncInterval``. On ``stop()`` the queue is drained (to Redis, or to the
-/// spool) and the spool synced; what is spooled then is replayed at the next start.
+/// spool) and the spool synced and closed; what is spooled then is replayed at the next start.
 public final class EventWriter: @unchecked Sendable {
     /// Longest pause between attempts to reach Redis again while events are spooled.
     public var retryInterval: Double = 0.5
@@ -118,8 +118,13 @@ public final class EventWriter: @unchecked Sendable {
             }
             maintain(stopping: queue.isDrainedAndClosed)
         }
-        syncSpool()
-        logger.info("event writer stopped", metadata: ["spooled-bytes": "\(spool.pendingBytes)"])
+        let spooled = spool.pendingBytes
+        do {
+            try spool.close()  // fsyncs, and releases the spool's lock for the next run
+        } catch {
+            logger.error("cannot close the spool", metadata: ["error": "\(error)"])
+        }
+        logger.info("event writer stopped", metadata: ["spooled-bytes": "\(spooled)"])
     }
 
     /// Seconds until the next replay or sync is due (the queue wait).

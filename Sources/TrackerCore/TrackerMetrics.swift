@@ -17,8 +17,8 @@ import Prometheus
 /// so counting a request is one atomic add.
 public final class TrackerMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
-    /// Indexed by route, then by position in `statuses`.
-    private let requestCounters: [[Counter]]
+    /// Keyed by route and status.
+    private let requestCounters: [RequestKey: Counter]
     public let eventsWritten: Counter
     public let eventsSpooled: Counter
     public let eventsReplayed: Counter
@@ -27,8 +27,19 @@ public final class TrackerMetrics: Sendable {
     private let queueDepth: Gauge
     private let spoolBytes: Gauge
 
-    /// Every status the tracker answers with.
-    public static let statuses = [200, 302, 400, 404, 405, 408, 414, 431, 500, 503]
+    /// Every status each route can answer with (refusals before routing count as `other`).
+    public static let statuses: [TrackerRoute: [Int]] = [
+        .open: [200, 405],
+        .click: [302, 404, 405],
+        .health: [200, 405],
+        .metrics: [200, 405],
+        .other: [400, 404, 408, 414, 431],
+    ]
+
+    private struct RequestKey: Hashable {
+        var route: TrackerRoute
+        var status: Int
+    }
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -36,11 +47,14 @@ public final class TrackerMetrics: Sendable {
             MetricNameDescriptor(namespace: "mailtrail", subsystem: "tracker", metricName: name, unitName: unit, helpText: help)
         }
         let requests = descriptor("requests", "total", "HTTP answers by route and status.")
-        requestCounters = TrackerRoute.allCases.map { route in
-            Self.statuses.map { status in
-                registry.makeCounter(descriptor: requests, labels: [("route", route.rawValue), ("status", String(status))])
+        var counters: [RequestKey: Counter] = [:]
+        for route in TrackerRoute.allCases {
+            for status in Self.statuses[route] ?? [] {
+                counters[RequestKey(route: route, status: status)] =
+                    registry.makeCounter(descriptor: requests, labels: [("route", route.rawValue), ("status", String(status))])
             }
         }
+        requestCounters = counters
         eventsWritten = registry.makeCounter(descriptor: descriptor("events_written", "total", "Events added to the stream directly."), labels: [])
         eventsSpooled = registry.makeCounter(descriptor: descriptor("events_spooled", "total", "Events put in the local spool."), labels: [])
         eventsReplayed = registry.makeCounter(descriptor: descriptor("events_replayed", "total", "Spooled events later added to the stream."), labels: [])
@@ -52,11 +66,11 @@ public final class TrackerMetrics: Sendable {
 
     /// Counts one answer.
     public func countRequest(route: TrackerRoute, status: Int) {
-        guard let routeIndex = TrackerRoute.allCases.firstIndex(of: route),
-              let statusIndex = Self.statuses.firstIndex(of: status) else {
-            preconditionFailure("status \(status) is not in TrackerMetrics.statuses")
+        guard let counter = requestCounters[RequestKey(route: route, status: status)] else {
+            assertionFailure("route \(route) cannot answer \(status): add it to TrackerMetrics.statuses")
+            return
         }
-        requestCounters[routeIndex][statusIndex].increment()
+        counter.increment()
     }
 
     /// The Prometheus text exposition, with the gauges set to the given current values.
