@@ -175,8 +175,8 @@ def tracker_factory(binaries, mailtrail_config, redis_server, work_dir):
     started: list[TrackerProcess] = []
 
     def start(**settings) -> TrackerProcess:
-        port = free_port()
-        values = {"tracker_listen": f"127.0.0.1:{port}", "log_destination": "stderr", **settings}
+        values = {"tracker_listen": f"127.0.0.1:{free_port()}", "log_destination": "stderr", **settings}
+        port = int(str(values["tracker_listen"]).rpartition(":")[2])
         config = mailtrail_config(redis_server, **values)
         tracker = TrackerProcess(binaries.tracker, config, port, work_dir / f"tracker{len(started)}.log")
         started.append(tracker)
