@@ -121,7 +121,7 @@ public struct EventTransaction: Sendable {
                 let alreadySeen = enrichment[id]?[firstField.rawValue] != nil
                 let first = !alreadySeen && claimed.insert(id + (isOpen ? "/o" : "/c")).inserted
                 let event = EventAssembler.event(for: pending, enrichment: enrichment[id], first: first)
-                guard let xadd = try? event.xaddCommand(schema: schema, maxLength: eventsMaxLength) else {
+                guard let xadd = EventJSON.xaddCommand(for: event, schema: schema, maxLength: eventsMaxLength) else {
                     failures.append("event \(pending.id) cannot be encoded (timestamp \(hit.timestamp))")
                     continue
                 }

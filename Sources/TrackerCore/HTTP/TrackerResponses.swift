@@ -25,7 +25,7 @@ enum TrackerResponses {
     /// Never cache: every open and click must reach the tracker.
     static let noStore = "no-store, no-cache, must-revalidate, max-age=0"
 
-    struct Response {
+    struct Response: Sendable {
         var status: HTTPResponseStatus
         var headers: HTTPHeaders
         var body: ByteBuffer
@@ -36,32 +36,40 @@ enum TrackerResponses {
     private static let healthBuffer = ByteBuffer(bytes: healthBody)
     private static let emptyBuffer = ByteBuffer()
 
+    private static let pixelResponse = Response(status: .ok, headers: HTTPHeaders([
+        ("Content-Type", "image/gif"), ("Content-Length", String(gif.count)),
+        ("Cache-Control", noStore), ("Pragma", "no-cache"), ("Expires", "Thu, 01 Jan 1970 00:00:00 GMT"),
+    ]), body: gifBuffer)
+
+    private static let notFoundResponse = Response(status: .notFound, headers: HTTPHeaders([
+        ("Content-Type", "text/html; charset=utf-8"), ("Content-Length", String(notFoundPage.count)),
+        ("Cache-Control", noStore), ("X-Content-Type-Options", "nosniff"),
+    ]), body: notFoundBuffer)
+
+    private static let methodNotAllowedResponse = Response(status: .methodNotAllowed, headers: HTTPHeaders([
+        ("Allow", "GET, HEAD"), ("Content-Length", "0"),
+    ]), body: emptyBuffer)
+
+    private static let healthResponse = Response(status: .ok, headers: HTTPHeaders([
+        ("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", String(healthBody.count)),
+        ("Cache-Control", noStore),
+    ]), body: healthBuffer)
+
     /// The response for `answer`; `metrics` supplies the exposition for `.metrics`.
     static func response(for answer: TrackerAnswer, metrics: () -> [UInt8]) -> Response {
         switch answer {
         case .pixel:
-            return Response(status: .ok, headers: HTTPHeaders([
-                ("Content-Type", "image/gif"), ("Content-Length", String(gif.count)),
-                ("Cache-Control", noStore), ("Pragma", "no-cache"), ("Expires", "Thu, 01 Jan 1970 00:00:00 GMT"),
-            ]), body: gifBuffer)
+            return pixelResponse
         case .redirect(let location):
             return Response(status: .found, headers: HTTPHeaders([
                 ("Location", location), ("Cache-Control", noStore), ("Content-Length", "0"),
             ]), body: emptyBuffer)
         case .notFound:
-            return Response(status: .notFound, headers: HTTPHeaders([
-                ("Content-Type", "text/html; charset=utf-8"), ("Content-Length", String(notFoundPage.count)),
-                ("Cache-Control", noStore), ("X-Content-Type-Options", "nosniff"),
-            ]), body: notFoundBuffer)
+            return notFoundResponse
         case .methodNotAllowed:
-            return Response(status: .methodNotAllowed, headers: HTTPHeaders([
-                ("Allow", "GET, HEAD"), ("Content-Length", "0"),
-            ]), body: emptyBuffer)
+            return methodNotAllowedResponse
         case .health:
-            return Response(status: .ok, headers: HTTPHeaders([
-                ("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", String(healthBody.count)),
-                ("Cache-Control", noStore),
-            ]), body: healthBuffer)
+            return healthResponse
         case .metrics:
             let body = metrics()
             return Response(status: .ok, headers: HTTPHeaders([
