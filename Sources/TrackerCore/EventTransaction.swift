@@ -4,8 +4,10 @@ import Store
 ///
 /// 1. `WATCH` the batch's `mt:msg:<id>` hashes, `HGETALL` each (the enrichment, and whether
 ///    `first_open_at` / `first_click_at` are set), and `HGET` this tracker's progress mark.
-/// 2. `MULTI`, per event `HINCRBY` / `HSETNX` / `EXPIRE NX` (``EngagementUpdate``) and
-///    `XADD mt:events MAXLEN ~ N`, then `HSET <progress> <writer> <sequence>`, `EXEC`.
+/// 2. `MULTI`; per message and kind one `HINCRBY` by the batch's count, `HSETNX` of the
+///    first-seen time when the batch holds the first, `EXPIRE NX` when the hash is new
+///    (``Engagement``); per event `XADD mt:events MAXLEN ~ N`; then
+///    `HSET <progress> <writer> <sequence>`; `EXEC`.
 ///
 /// `WATCH` makes the `first` decision and the counters consistent with concurrent writers
 /// (another tracker, the milter): a conflict aborts `EXEC` and the batch is read and built
@@ -84,6 +86,7 @@ public struct EventTransaction: Sendable {
                 return .transient(.server(endpoint: endpoint, message: message), uncertain: false)
             }
             var enrichment: [String: [String: [UInt8]]] = [:]
+            var wrongType: Set<String> = []
             var failures: [String] = []
             for (index, id) in trackingIDs.enumerated() {
                 let reply = readReplies[1 + index]
@@ -93,6 +96,7 @@ public struct EventTransaction: Sendable {
                         return .transient(.server(endpoint: endpoint, message: message), uncertain: false)
                     }
                     failures.append(message)  // not a hash: no enrichment, and its counters fail below
+                    wrongType.insert(id)
                 } else if let fields = reply.fieldMap {
                     enrichment[id] = fields
                 }
@@ -109,10 +113,13 @@ public struct EventTransaction: Sendable {
                 return .alreadyApplied
             }
 
-            // Round trip 2: the transaction.
+            // Round trip 2: the transaction. `first` follows from what was read (WATCH keeps it
+            // true until EXEC); counters are added up per message and kind.
             var claimed: Set<String> = []
-            var writes: [RedisCommand] = [[Array("MULTI".utf8)]]
-            var xaddPositions: [Int] = []
+            var engagements: [Engagement] = []
+            var engagementIndex: [String: Int] = [:]
+            var xadds: [RedisCommand] = []
+            xadds.reserveCapacity(batch.events.count)
             for pending in batch.events {
                 let hit = pending.hit
                 let id = hit.trackingID.hex
@@ -125,11 +132,24 @@ public struct EventTransaction: Sendable {
                     failures.append("event \(pending.id) cannot be encoded (timestamp \(hit.timestamp))")
                     continue
                 }
-                let update = EngagementUpdate(kind: event.event, trackingID: id, at: Int64(hit.timestamp.rounded(.down)))
-                writes.append(contentsOf: update.commands(schema: schema, ttlSeconds: messageTTL))
-                writes.append(xadd)
-                xaddPositions.append(writes.count - 2)  // index within the EXEC result array
+                xadds.append(xadd)
+                let slot = id + (isOpen ? "/o" : "/c")
+                if engagementIndex[slot] == nil {
+                    engagementIndex[slot] = engagements.count
+                    engagements.append(Engagement(trackingID: id, isOpen: isOpen))
+                }
+                engagements[engagementIndex[slot]!].count += 1
+                if first { engagements[engagementIndex[slot]!].firstAt = Int64(hit.timestamp.rounded(.down)) }
             }
+            var writes: [RedisCommand] = [[Array("MULTI".utf8)]]
+            var expiring: Set<String> = []
+            for engagement in engagements {
+                let hashIsNew = enrichment[engagement.trackingID]?.isEmpty ?? !wrongType.contains(engagement.trackingID)
+                writes += engagement.commands(schema: schema, ttlSeconds: hashIsNew && expiring.insert(engagement.trackingID).inserted ? messageTTL : nil)
+            }
+            let firstXADD = writes.count - 1  // index within the EXEC result array
+            writes += xadds
+            let xaddPositions = firstXADD..<(firstXADD + xadds.count)
             writes.append([Array("HSET".utf8), progressKeyBytes, writerBytes, Array(String(batch.sequence).utf8)])
             writes.append([Array("EXEC".utf8)])
             let writeReplies: [RedisReply]
@@ -148,7 +168,7 @@ public struct EventTransaction: Sendable {
             }
             switch writeReplies[writeReplies.count - 1] {
             case .array(let results):
-                failures += results.compactMap(\.errorMessage)
+                for result in results { if let message = result.errorMessage { failures.append(message) } }
                 let written = xaddPositions.filter { results.indices.contains($0) && results[$0].errorMessage == nil }.count
                 return .applied(written: written, failures: failures)
             case .null:
@@ -163,6 +183,37 @@ public struct EventTransaction: Sendable {
             }
         }
         return .transient(.server(endpoint: endpoint, message: "gave up after \(maxConflicts) WATCH conflicts"), uncertain: false)
+    }
+
+    /// The counter updates of one message and kind within a batch.
+    struct Engagement {
+        let trackingID: String
+        let isOpen: Bool
+        var count = 0
+        /// Set when the batch holds the message's first open (or click): its unix second.
+        var firstAt: Int64?
+
+        init(trackingID: String, isOpen: Bool) {
+            self.trackingID = trackingID
+            self.isOpen = isOpen
+        }
+
+        /// `HINCRBY key opens|clicks <count>`, `HSETNX key first_open_at|first_click_at <at>` for a
+        /// first, and `EXPIRE key <ttl> NX` when the tracker creates the hash (the milter's
+        /// record has its own lifetime). `EXPIRE … NX` needs Redis 7.0 or later.
+        func commands(schema: KeySchema, ttlSeconds: Int?) -> [RedisCommand] {
+            let key = Array(schema.message(trackingID).utf8)
+            let counter: EnrichmentField = isOpen ? .opens : .clicks
+            var commands: [RedisCommand] = [[Array("HINCRBY".utf8), key, counter.bytes, Array(String(count).utf8)]]
+            if let firstAt {
+                let field: EnrichmentField = isOpen ? .firstOpenAt : .firstClickAt
+                commands.append([Array("HSETNX".utf8), key, field.bytes, Array(String(firstAt).utf8)])
+            }
+            if let ttlSeconds {
+                commands.append([Array("EXPIRE".utf8), key, Array(String(ttlSeconds).utf8), Array("NX".utf8)])
+            }
+            return commands
+        }
     }
 
     private func unwatch(_ connection: RedisConnection) {

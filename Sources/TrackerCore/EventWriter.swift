@@ -37,6 +37,7 @@ public final class EventWriter: @unchecked Sendable {
     private let orderLock = NSLock()
     private var lastSequence: UInt64 = 0
     private var spoolDirty = false
+    private var ids = EventIDGenerator()
 
     // Owned by the writer thread.
     private var nextReplayAt = 0.0
@@ -89,7 +90,7 @@ public final class EventWriter: @unchecked Sendable {
         if queue.offer(hit) { return }
         orderLock.lock()
         defer { orderLock.unlock() }
-        let batch = EventBatch(sequence: nextSequence(), events: [PendingEvent(id: newEventID(), hit: hit)])
+        let batch = EventBatch(sequence: nextSequence(), events: [PendingEvent(id: ids.newID(), hit: hit)])
         append(batch)
     }
 
@@ -140,11 +141,11 @@ public final class EventWriter: @unchecked Sendable {
     }
 
     private func process(_ hits: [TrackedHit]) {
-        var events: [PendingEvent] = []
-        events.reserveCapacity(hits.count)
-        for hit in hits { events.append(PendingEvent(id: newEventID(), hit: hit)) }
         orderLock.lock()
         defer { orderLock.unlock() }
+        var events: [PendingEvent] = []
+        events.reserveCapacity(hits.count)
+        for hit in hits { events.append(PendingEvent(id: ids.newID(), hit: hit)) }
         let batch = EventBatch(sequence: nextSequence(), events: events)
         guard spool.isEmpty else {
             append(batch)
@@ -272,10 +273,6 @@ public final class EventWriter: @unchecked Sendable {
         } catch {
             logger.error("cannot fsync the spool", metadata: ["error": "\(error)"])
         }
-    }
-
-    private func newEventID() -> String {
-        TrackingEvent.newID()
     }
 
     private func report(failures: [String], events: Int, written: Int) {

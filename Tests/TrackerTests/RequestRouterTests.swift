@@ -1,3 +1,4 @@
+import PropertyBased
 import Rewrite
 import Testing
 @testable import TrackerCore
@@ -93,5 +94,29 @@ import Testing
         #expect(Self.route(.get, "http://t.test" + F.clickPath("https://example.com/")).answer == .redirect(location: "https://example.com/"))
         #expect(Self.route(.get, "http://t.test/healthz").answer == .health)
         #expect(RequestRouter.path(of: "http://t.test") == "/")
+    }
+}
+
+@Suite struct TrackingPathTests {
+    static let pieces = Gen<String?>.element(of: [
+        "/", "/c", "/o", "c", "o", ".gif", ".gi", "gif", "?", "#", "A", "b9", "-_", "=", "%2F", "\r\n", "\r", " ",
+        "é", "\u{301}", "😀", "//", "/c/", "/o/",
+    ]).array(of: 0...10).map { $0.compactMap { $0 }.joined() }
+
+    @Test func agreesWithTrackingLinks() async {
+        await propertyCheck(count: 3000, input: Self.pieces) { path in
+            let fast = RequestRouter.trackingPath(Substring(path))
+            let reference = TrackingLinks.token(fromPath: path)
+            #expect(fast?.0 == reference?.0 && fast?.1 == reference?.1, "\(path.debugDescription)")
+        }
+    }
+
+    @Test func knownPaths() {
+        #expect(RequestRouter.trackingPath("/c/AbC-_9").map { "\($0.0) \($0.1)" } == "click AbC-_9")
+        #expect(RequestRouter.trackingPath("/t/o/Xy.gif?x#y").map { "\($0.0) \($0.1)" } == "open Xy")
+        #expect(RequestRouter.trackingPath("/o/.gif") == nil)
+        #expect(RequestRouter.trackingPath("/o/abc") == nil)
+        #expect(RequestRouter.trackingPath("/c/") == nil)
+        #expect(RequestRouter.trackingPath("c/abc") == nil)
     }
 }
