@@ -21,6 +21,9 @@ public final class EventWriter: @unchecked Sendable {
     public var retryInterval: Double = 0.5
     /// Spool appends are fsynced at most this long after they happen.
     public var syncInterval: Double = 0.2
+    /// How long a batch smaller than the batch size waits for more hits while the previous
+    /// one was busy (see ``HitQueue/take(max:timeout:linger:)``).
+    public var linger = 0.002
     /// A replay yields to the queue after this many spool records or this long.
     public var replayChunkRecords = 64
     public var replayChunkSeconds = 0.05
@@ -110,8 +113,11 @@ public final class EventWriter: @unchecked Sendable {
     // MARK: - The writer thread
 
     private func run() {
+        var busy = false
         while true {
-            let hits = queue.take(max: batchSize, timeout: pauseBeforeMaintenance())
+            // Linger only while hits keep coming: a lone hit on a quiet server goes out at once.
+            let hits = queue.take(max: batchSize, timeout: pauseBeforeMaintenance(), linger: busy ? linger : 0)
+            busy = hits.count > 1
             if !hits.isEmpty {
                 process(hits)
             } else if queue.isDrainedAndClosed {

@@ -32,13 +32,25 @@ public final class HitQueue: @unchecked Sendable {
 
     /// Up to `max` hits, oldest first. Waits up to `timeout` seconds while the queue is empty
     /// and open; returns an empty array on timeout or once closed and drained.
-    public func take(max: Int, timeout: Double) -> [TrackedHit] {
+    ///
+    /// With a `linger`, a batch that would be smaller than `max` waits up to that many
+    /// seconds for more hits: under load the writer then makes fewer, larger Redis round
+    /// trips, at the cost of that much delay for the events (never for the requests).
+    public func take(max: Int, timeout: Double, linger: Double = 0) -> [TrackedHit] {
         condition.lock()
         defer { condition.unlock() }
         if items.isEmpty && !closed && timeout > 0 {
             let deadline = Date(timeIntervalSinceNow: timeout)
             writerWaiting = true
             while items.isEmpty && !closed {
+                if !condition.wait(until: deadline) { break }
+            }
+            writerWaiting = false
+        }
+        if linger > 0, !items.isEmpty, items.count < max, !closed {
+            let deadline = Date(timeIntervalSinceNow: linger)
+            writerWaiting = true
+            while items.count < max && !closed {
                 if !condition.wait(until: deadline) { break }
             }
             writerWaiting = false
