@@ -5,8 +5,8 @@ import NIOPosix
 
 /// The HTTP/1.1 listener: one channel pipeline per connection,
 ///
-/// `IdleStateHandler` → ``RequestGate`` → NIO's HTTP decoder/encoder, pipelining and
-/// protocol-error handlers → ``TrackerHTTPHandler``,
+/// `IdleStateHandler` → ``RequestGate`` → NIO's HTTP request decoder → ``TrackerHTTPHandler``
+/// (which writes its answers as bytes),
 ///
 /// and a graceful stop: no new connections, idle ones closed, in-flight answers finished.
 public final class TrackerServer: @unchecked Sendable {
@@ -35,8 +35,6 @@ public final class TrackerServer: @unchecked Sendable {
         decoderLimits.maxHeaderFieldSize = max(limits.requestLine, limits.headerBlock) + 1024
         decoderLimits.maxHeaderListSize = limits.requestLine + limits.headerBlock + 1024
         decoderLimits.maxHeaderFieldCount = max(256, limits.headerBlock / 4)
-        var encoderConfiguration = HTTPResponseEncoder.Configuration()
-        encoderConfiguration.automaticallySetFramingHeaders = false  // every answer carries Content-Length
         let idle = Self.amount(configuration.idleTimeout)
         let services = self.services
 
@@ -56,10 +54,8 @@ public final class TrackerServer: @unchecked Sendable {
                     try pipeline.addHandler(RequestGate(limits: limits, state: state) { status in
                         services.metrics.countRequest(route: .other, status: status)
                     })
-                    try pipeline.configureHTTPServerPipeline(
-                        withPipeliningAssistance: true, withErrorHandling: true,
-                        withEncoderConfiguration: encoderConfiguration,
-                        withDecoderLimitConfiguration: decoderLimits)
+                    try pipeline.addHandler(ByteToMessageHandler(
+                        HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes, limitConfiguration: decoderLimits)))
                     try pipeline.addHandler(TrackerHTTPHandler(services: services, state: state))
                     self?.register(channel)
                 }

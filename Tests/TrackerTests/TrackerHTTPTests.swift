@@ -125,6 +125,30 @@ import Testing
         }
     }
 
+    @Test func upgradesAndConnectEndTheConnection() throws {
+        try Self.withTracker { tracker in
+            var connection = try tracker.connect()
+            let upgrade = try connection.get("/healthz", headers: ["Connection: Upgrade", "Upgrade: websocket"])
+            #expect(upgrade.status == 200 && upgrade.header("Connection") == "close")
+            #expect(connection.isClosedByServer())
+            connection = try tracker.connect()
+            try connection.send("CONNECT t.test:443 HTTP/1.1\r\nHost: t.test:443\r\n\r\n")
+            let tunnel = try connection.readResponse()
+            #expect(tunnel.status == 404 && tunnel.header("Connection") == "close")
+            #expect(connection.isClosedByServer())
+        }
+    }
+
+    @Test func http10GetsAnHTTP10StatusLine() throws {
+        try Self.withTracker { tracker in
+            let connection = try tracker.connect()
+            try connection.send("GET /healthz HTTP/1.0\r\n\r\n")
+            #expect(String(decoding: try connection.readUntilClosed(), as: UTF8.self) == "HTTP/1.0 200 OK\r\n"
+                    + "Content-Type: text/plain; charset=utf-8\r\nContent-Length: 3\r\n"
+                    + "Cache-Control: \(Self.noStore)\r\nConnection: close\r\n\r\nok\n")
+        }
+    }
+
     @Test func overlongURIAndHeaders() throws {
         try Self.withTracker("tracker_max_uri_length = 1k\ntracker_max_header_size = 1k") { tracker in
             var connection = try tracker.connect()

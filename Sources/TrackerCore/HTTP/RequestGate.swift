@@ -201,8 +201,7 @@ final class RequestGate: ChannelDuplexHandler {
         case 414: reason = "URI Too Long"
         default: reason = "Request Header Fields Too Large"
         }
-        let response = context.channel.allocator.buffer(bytes: TrackerResponses.closingResponse(status: status, reason: reason))
-        context.writeAndFlush(wrapOutboundOut(response)).assumeIsolated().whenComplete { _ in
+        context.writeAndFlush(wrapOutboundOut(TrackerResponses.closingResponse(status: status, reason: reason))).assumeIsolated().whenComplete { _ in
             context.close(promise: nil)
         }
     }

@@ -6,13 +6,15 @@ import NIOHTTP1
 /// Answers each request as the ``RequestRouter`` decides, hands recorded hits to the event
 /// pipeline (never waiting for it), and counts every answer.
 ///
-/// Requests are answered as soon as their head arrives; keep-alive and pipelining follow
-/// the client (`HTTPServerPipelineHandler` keeps answers in order). A request that
-/// announces a body, asks for `Connection: close` or is HTTP/1.0 without keep-alive gets
-/// `Connection: close`, and the connection is closed once the answer is written.
+/// Requests are parsed by NIO's HTTP decoder (llhttp); answers are written as ready-made
+/// bytes (``TrackerResponses``) the moment a request head arrives, so pipelined requests are
+/// answered in order without further bookkeeping. Keep-alive follows the client. A request
+/// that announces a body or an upgrade, asks for `Connection: close`, or is HTTP/1.0
+/// without keep-alive gets `Connection: close`, and the connection is closed once the answer
+/// is written; a request the decoder cannot parse gets 400 and the same.
 final class TrackerHTTPHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundOut = HTTPServerResponsePart
+    typealias OutboundOut = ByteBuffer
 
     struct Services {
         let router: RequestRouter
@@ -53,18 +55,25 @@ final class TrackerHTTPHandler: ChannelInboundHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent {
+        switch event {
+        case is IdleStateHandler.IdleStateEvent:
             state.closing = true
             context.close(promise: nil)
-            return
+        case is ChannelShouldQuiesceEvent:
+            // Every admitted request has been answered already: finish writing, then close.
+            closeAfterWrites(context: context)
+        default:
+            context.fireUserInboundEventTriggered(event)
         }
-        context.fireUserInboundEventTriggered(event)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        if error is HTTPParserError {
-            // HTTPServerProtocolErrorHandler has answered 400 (unless an answer was under way).
+        if error is HTTPParserError, !state.closing {
             services.metrics.countRequest(route: .other, status: 400)
+            state.closing = true
+            context.writeAndFlush(wrapOutboundOut(TrackerResponses.closingResponse(status: 400, reason: "Bad Request")))
+                .assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            return
         }
         state.closing = true
         context.close(promise: nil)
@@ -87,29 +96,30 @@ final class TrackerHTTPHandler: ChannelInboundHandler {
             userAgent: headers.first(name: "User-Agent") ?? "")
         if let hit = decision.hit { services.submit(hit) }
 
-        var response = TrackerResponses.response(for: decision.answer, metrics: services.exposition)
-        let announcesBody = headers.contains(name: "Transfer-Encoding")
+        // After a body or an upgrade the decoder no longer frames requests: close.
+        let endsStream = headers.contains(name: "Transfer-Encoding") || headers.contains(name: "Upgrade")
+            || request.method == .CONNECT
             || headers["Content-Length"].contains { $0.trimmingCharacters(in: .whitespaces) != "0" }
-        let keepAlive = request.isKeepAlive && !announcesBody
-        if !keepAlive {
-            response.headers.replaceOrAdd(name: "Connection", value: "close")
-        } else if request.version.minor == 0 {
-            response.headers.replaceOrAdd(name: "Connection", value: "keep-alive")
-        }
-        services.metrics.countRequest(route: decision.route, status: Int(response.status.code))
-
-        let version = request.version.major == 1 ? request.version : .http1_1
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: response.status, headers: response.headers))), promise: nil)
-        if method != .head, response.body.readableBytes > 0 {
-            context.write(wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)
-        }
+        let keepAlive = request.isKeepAlive && !endsStream
+        let http10 = request.version.major == 1 && request.version.minor == 0
+        let connection: TrackerResponses.Connection = !keepAlive ? .close : (http10 ? .keepAlive : .unstated)
+        services.metrics.countRequest(route: decision.route, status: TrackerResponses.status(of: decision.answer))
+        let response = TrackerResponses.bytes(for: decision.answer, http10: http10, connection: connection,
+                                              head: method == .head, metrics: services.exposition)
         if keepAlive {
-            context.write(wrapOutboundOut(.end(nil)), promise: nil)
+            context.write(wrapOutboundOut(response), promise: nil)
         } else {
             state.closing = true
-            context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
+            context.writeAndFlush(wrapOutboundOut(response)).assumeIsolated().whenComplete { _ in
                 context.close(promise: nil)
             }
+        }
+    }
+
+    private func closeAfterWrites(context: ChannelHandlerContext) {
+        state.closing = true
+        context.writeAndFlush(wrapOutboundOut(ByteBuffer())).assumeIsolated().whenComplete { _ in
+            context.close(promise: nil)
         }
     }
 }
