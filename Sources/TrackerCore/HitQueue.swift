@@ -5,13 +5,15 @@ import NIOCore
 /// event writer (one thread).
 ///
 /// ``offer(_:)`` never blocks: it fails when the queue is full, and the caller spools the hit
-/// instead. The writer takes hits in batches with ``take(max:timeout:)``. The writer is
-/// woken only when it waits, so a busy server makes no futex call per request.
+/// instead. The writer takes hits in batches with ``take(max:timeout:linger:)``. A producer
+/// wakes the writer only when the writer waits for exactly the count just reached (one hit
+/// when idle, a full batch when lingering), so a busy server makes no futex call per request.
 public final class HitQueue: @unchecked Sendable {
     public let capacity: Int
     private let condition = NSCondition()
     private var items: CircularBuffer<TrackedHit>
-    private var writerWaiting = false
+    /// The writer sleeps until the queue holds this many hits (Int.max: it does not sleep).
+    private var wakeAt = Int.max
     private var closed = false
 
     public init(capacity: Int) {
@@ -26,7 +28,7 @@ public final class HitQueue: @unchecked Sendable {
         defer { condition.unlock() }
         guard !closed, items.count < capacity else { return false }
         items.append(hit)
-        if writerWaiting { condition.signal() }
+        if items.count == wakeAt { condition.signal() }
         return true
     }
 
@@ -41,19 +43,19 @@ public final class HitQueue: @unchecked Sendable {
         defer { condition.unlock() }
         if items.isEmpty && !closed && timeout > 0 {
             let deadline = Date(timeIntervalSinceNow: timeout)
-            writerWaiting = true
+            wakeAt = 1
             while items.isEmpty && !closed {
                 if !condition.wait(until: deadline) { break }
             }
-            writerWaiting = false
+            wakeAt = Int.max
         }
         if linger > 0, !items.isEmpty, items.count < max, !closed {
             let deadline = Date(timeIntervalSinceNow: linger)
-            writerWaiting = true
+            wakeAt = max
             while items.count < max && !closed {
                 if !condition.wait(until: deadline) { break }
             }
-            writerWaiting = false
+            wakeAt = Int.max
         }
         let count = Swift.min(max, items.count)
         var batch: [TrackedHit] = []

@@ -40,4 +40,18 @@ import Testing
         #expect(queue.take(max: 10, timeout: 0.1).isEmpty)
         #expect(Date().timeIntervalSince(waited) >= 0.09)
     }
+
+    @Test func lingerWaitsForAFullBatchOrItsTime() {
+        let queue = HitQueue(capacity: 100)
+        #expect(queue.offer(Self.hit(0)))
+        var start = Date()
+        #expect(queue.take(max: 10, timeout: 1, linger: 0.15).count == 1)
+        #expect(Date().timeIntervalSince(start) >= 0.14)
+
+        #expect(queue.offer(Self.hit(0)))
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.05) { for n in 1..<10 { _ = queue.offer(Self.hit(n)) } }
+        start = Date()
+        #expect(queue.take(max: 10, timeout: 1, linger: 5).map(\.timestamp) == (0..<10).map(Double.init))
+        #expect(Date().timeIntervalSince(start) < 2)  // woken by the tenth hit, not by the linger time
+    }
 }
