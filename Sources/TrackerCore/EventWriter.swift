@@ -91,6 +91,7 @@ public final class EventWriter: @unchecked Sendable {
     /// (the writer cannot keep up) the hit is spooled here and now.
     public func submit(_ hit: TrackedHit) {
         if queue.offer(hit) { return }
+        metrics.queueOverflows.increment()
         orderLock.lock()
         defer { orderLock.unlock() }
         let batch = EventBatch(sequence: nextSequence(), events: [PendingEvent(id: ids.newID(), hit: hit)])

@@ -8,6 +8,7 @@ import Prometheus
 /// | `mailtrail_tracker_events_written_total` | counter | events added to the stream directly |
 /// | `mailtrail_tracker_events_spooled_total` | counter | events put in the spool (Redis down, slow or the queue full) |
 /// | `mailtrail_tracker_events_replayed_total` | counter | spooled events later added to the stream |
+/// | `mailtrail_tracker_queue_overflows_total` | counter | hits spooled by a request handler because the queue was full |
 /// | `mailtrail_tracker_events_lost_total` | counter | events that could be neither written nor spooled, or that Redis refused |
 /// | `mailtrail_tracker_redis_errors_total` | counter | failed Redis round trips and refused commands |
 /// | `mailtrail_tracker_event_queue_depth` | gauge | hits waiting in memory for the writer |
@@ -23,6 +24,7 @@ public final class TrackerMetrics: Sendable {
     public let eventsSpooled: Counter
     public let eventsReplayed: Counter
     public let eventsLost: Counter
+    public let queueOverflows: Counter
     public let redisErrors: Counter
     private let queueDepth: Gauge
     private let spoolBytes: Gauge
@@ -58,6 +60,7 @@ public final class TrackerMetrics: Sendable {
         eventsWritten = registry.makeCounter(descriptor: descriptor("events_written", "total", "Events added to the stream directly."), labels: [])
         eventsSpooled = registry.makeCounter(descriptor: descriptor("events_spooled", "total", "Events put in the local spool."), labels: [])
         eventsReplayed = registry.makeCounter(descriptor: descriptor("events_replayed", "total", "Spooled events later added to the stream."), labels: [])
+        queueOverflows = registry.makeCounter(descriptor: descriptor("queue_overflows", "total", "Hits spooled by a request handler because the event queue was full."), labels: [])
         eventsLost = registry.makeCounter(descriptor: descriptor("events_lost", "total", "Events neither written nor spooled, or refused by Redis."), labels: [])
         redisErrors = registry.makeCounter(descriptor: descriptor("redis_errors", "total", "Failed Redis round trips and refused commands."), labels: [])
         queueDepth = registry.makeGauge(descriptor: descriptor("event_queue", "depth", "Hits waiting in memory for the writer."), labels: [])

@@ -194,6 +194,26 @@ import Testing
         #expect(try tracker.metric("mailtrail_tracker_events_replayed_total") == 20)
     }
 
+    @Test func aFullQueueSpillsToTheSpoolAndNothingIsLost() throws {
+        let redis = try RedisServer()
+        defer { redis.shutdown() }
+        let tracker = try TrackerHarness(redis: redis, settings: "event_queue_size = 16")
+        defer { tracker.stop() }
+        redis.pause()  // the writer's next round trip hangs until the I/O timeout
+        let requests = (0..<300).map { LoadGenerator.Request(path: F.clickPath("https://shop.test/\($0)", index: UInt32($0)), status: 302) }
+        let result = LoadGenerator.run(port: tracker.port, requests: requests, connections: 4, depth: 25)
+        #expect(result.succeeded == 300)
+        redis.resume()
+        #expect(try tracker.waitForStream(length: 300, timeout: 30) == 300)
+        usleep(300_000)
+        let events = try tracker.events()
+        #expect(events.count == 300)
+        #expect(Set(events.compactMap(\.linkIndex)) == Set(0..<300))
+        #expect(try tracker.metric("mailtrail_tracker_queue_overflows_total") ?? 0 > 0)
+        #expect(try tracker.metric("mailtrail_tracker_events_spooled_total") ?? 0 > 16)
+        #expect(try tracker.metric("mailtrail_tracker_events_lost_total") == 0)
+    }
+
     @Test func spooledEventsAreReplayedByTheNextRun() throws {
         let redis = try RedisServer()
         defer { redis.shutdown() }

@@ -235,6 +235,7 @@ import Testing
                 "mailtrail_tracker_events_spooled_total 0",
                 "mailtrail_tracker_events_replayed_total 0",
                 "mailtrail_tracker_events_lost_total 0",
+                "mailtrail_tracker_queue_overflows_total 0",
                 "mailtrail_tracker_redis_errors_total 0",
                 "mailtrail_tracker_event_queue_depth 0.0",
                 "mailtrail_tracker_spool_bytes 0.0",
