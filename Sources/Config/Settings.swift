@@ -51,6 +51,11 @@ public struct Settings: Equatable, Sendable {
     public var eventQueueSize = 65_536
     public var trackerIdleTimeout = 30.0
     public var linkLifetime = 0.0
+    public var trackerThreads = 0
+    public var trackerHeaderTimeout = 10.0
+    public var trackerMaxURILength = 16 << 10
+    public var trackerMaxHeaderSize = 16 << 10
+    public var trackerPIDFile = ""
 
     // mailtrail feed.
     public var feedURL = ""
