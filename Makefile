@@ -1,12 +1,11 @@
-# MailTrail — `make test` and `make demo` are the two commands.
-SWIFT      ?= swift
-CONFIG     ?= debug
-BUILD_DIR  := .build
-PYTHON     ?= python3
+# MailTrail — the two commands are `make demo` and `make test`.
+SWIFT   ?= swift
+PYTHON  ?= python3
+PYTEST  := MAILTRAIL_REQUIRE_BINARIES=1 $(PYTHON) -m pytest -q -p no:cacheprovider
 
-# Debian packages the build and the tests need.
+# Debian packages the build, the tests and the demo need (installed when missing).
 DEB_PACKAGES := libmilter-dev libhiredis-dev zlib1g-dev pkg-config \
-                redis-server postfix nginx-light swaks miltertest wrk chromium
+                redis-server postfix nginx-light swaks miltertest wrk chromium openssl
 
 .PHONY: all deps build release test unit-test integration-test bench demo clean
 
@@ -17,21 +16,30 @@ deps:
 	@$(PYTHON) -m pytest --version >/dev/null 2>&1 || $(PYTHON) -m pip install -q pytest
 
 build: deps
-	$(SWIFT) build -c $(CONFIG)
+	$(SWIFT) build
 
 release: deps
 	$(SWIFT) build -c release
+
+# Every test: Swift unit tests, then the integration tests against the real binaries,
+# redis-server, Postfix and nginx (started and stopped by the tests, on 127.0.0.1 only).
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+	$(PYTEST) Tests/integration
 
 unit-test: deps
 	$(SWIFT) test
 
 integration-test: build
-	$(PYTHON) -m pytest -q Tests/integration
+	$(PYTEST) Tests/integration
 
-test: unit-test integration-test
+# The whole chain on loopback with one real newsletter; stops everything it started.
+demo: deps
+	scripts/demo.sh
 
-bench: release
+bench: deps
 	bench/rewrite
 
 clean:
-	rm -rf $(BUILD_DIR)
+	rm -rf .build

@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "mailtrail", targets: ["Trail"]),
         .executable(name: "mailtrail-milter", targets: ["Milter"]),
         .executable(name: "mailtrail-tracker", targets: ["Tracker"]),
+        .executable(name: "rewrite-bench", targets: ["RewriteBench"]),
         .library(name: "Rewrite", targets: ["Rewrite"]),
     ],
     dependencies: [
@@ -39,8 +40,9 @@ let package = Package(
         .executableTarget(
             name: "Trail",
             dependencies: [
-                "Rewrite", "Config",
+                "Rewrite", "Config", "Store", "CZlib",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
 
@@ -60,6 +62,9 @@ let package = Package(
 
         // Daemon plumbing shared by the milter and the tracker: syslog/stderr logging, PID file.
         .target(name: "Daemon", dependencies: [.product(name: "Logging", package: "swift-log")]),
+
+        // bench/rewrite: engine throughput beside a plain copy (not part of the tests).
+        .executableTarget(name: "RewriteBench", dependencies: ["Rewrite"], path: "bench/RewriteBench"),
 
         // The tracker: HTTP server (SwiftNIO), request routing, the event pipeline to Redis.
         .target(
@@ -90,6 +95,10 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
+        .testTarget(
+            name: "TrailTests",
+            dependencies: ["Trail", "Store", "CZlib", .product(name: "PropertyBased", package: "swift-property-based")]
+        ),
         // Test fixtures shared by the test targets: a throwaway redis-server, free ports, temp dirs.
         .target(name: "TestSupport", dependencies: ["Store"], path: "Tests/TestSupport"),
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),

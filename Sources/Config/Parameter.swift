@@ -146,6 +146,16 @@ extension Settings {
                   apply: { $0.feedBatchAge = try ConfigValue.duration($1) }, current: { seconds($0.feedBatchAge) }),
         Parameter(name: "feed_max_attempts", defaultValue: "10", summary: "Attempts before a batch goes to the dead-letter stream.",
                   apply: { $0.feedMaxAttempts = try ConfigValue.integer($1, in: 1...1000) }, current: { "\($0.feedMaxAttempts)" }),
+        Parameter(name: "feed_timeout", defaultValue: "30s", summary: "Time limit for one webhook request (no answer by then counts as a failed attempt).",
+                  apply: { $0.feedTimeout = try positiveDuration($1) }, current: { seconds($0.feedTimeout) }),
+        Parameter(name: "feed_backoff_base", defaultValue: "1s", summary: "Retry delay bound after the first failure; it doubles after each failure (full jitter: a random wait up to the bound).",
+                  apply: { $0.feedBackoffBase = try positiveDuration($1) }, current: { seconds($0.feedBackoffBase) }),
+        Parameter(name: "feed_backoff_cap", defaultValue: "1m", summary: "Upper limit of the retry delay bound.",
+                  apply: { $0.feedBackoffCap = try positiveDuration($1) }, current: { seconds($0.feedBackoffCap) }),
+        Parameter(name: "feed_claim_idle", defaultValue: "5m", summary: "Events another feeder has held unacknowledged this long are taken over (that feeder is presumed dead).",
+                  apply: { $0.feedClaimIdle = try positiveDuration($1) }, current: { seconds($0.feedClaimIdle) }),
+        Parameter(name: "feed_format", defaultValue: "json", summary: "Webhook body: json (an array of event objects) or sparkpost (SparkPost ingest NDJSON).",
+                  apply: { $0.feedFormat = try oneOf($1, ["json", "sparkpost"]) }, current: { $0.feedFormat }),
     ]
 }
 

@@ -63,6 +63,11 @@ public struct Settings: Equatable, Sendable {
     public var feedBatchSize = 100
     public var feedBatchAge = 5.0
     public var feedMaxAttempts = 10
+    public var feedTimeout = 30.0
+    public var feedBackoffBase = 1.0
+    public var feedBackoffCap = 60.0
+    public var feedClaimIdle = 300.0
+    public var feedFormat = "json"
 
     public init() {}
 

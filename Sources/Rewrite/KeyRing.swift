@@ -20,8 +20,9 @@ public struct KeyRing: Sendable, CustomStringConvertible {
 
     /// A key id with its HMAC-SHA256 state after absorbing the key, copied for each use.
     private struct Key: @unchecked Sendable {
-        // HMAC<SHA256> is a plain value (two SHA-256 contexts) that is never mutated in
-        // place here, so sharing it across threads is safe; swift-crypto does not mark it.
+        // HMAC<SHA256> is a copy-on-write value (two SHA-256 contexts); it is only ever
+        // copied before use, never mutated in place, so sharing it across threads is safe.
+        // swift-crypto does not mark it Sendable.
         let id: UInt8
         let authenticator: HMAC<SHA256>
     }
@@ -58,9 +59,11 @@ public struct KeyRing: Sendable, CustomStringConvertible {
         var secrets: [UInt8: [UInt8]] = [:]
         var active: (id: UInt8, line: Int)?
         var lineNumber = 0
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // Split on LF bytes: a CR LF pair is a single Character, so splitting the String
+        // on "\n" would miss it; the CR goes with the trimmed whitespace.
+        for rawLine in text.utf8.split(separator: ASCII.lf, omittingEmptySubsequences: false) {
             lineNumber += 1
-            let line = trimmed(rawLine)
+            let line = trimmed(Substring(rawLine))
             if line.isEmpty || line.first == "#" { continue }
             func fail(_ reason: KeyRingError.Reason) -> KeyRingError {
                 KeyRingError(source: source, line: lineNumber, reason)

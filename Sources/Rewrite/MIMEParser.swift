@@ -77,8 +77,7 @@ public struct MIMEParser: Sendable {
             boundary.withUnsafeBufferPointer { bnd in
                 var lineStart = range.lowerBound
                 while lineStart < range.upperBound {
-                    var lf = lineStart
-                    while lf < range.upperBound && buf[lf] != ASCII.lf { lf += 1 }
+                    let lf = buf.firstIndex(of: ASCII.lf, from: lineStart, to: range.upperBound) ?? range.upperBound
                     let next = lf < range.upperBound ? lf + 1 : lf
                     if let isClose = Self.delimiter(buf, lineStart, lf, bnd) {
                         found.append(Delimiter(lineStart: lineStart, end: next, isClose: isClose))

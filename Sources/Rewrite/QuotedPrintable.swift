@@ -73,8 +73,7 @@ public enum QuotedPrintable {
         var o = 0
         var lineStart = 0
         while lineStart < n {
-            var lf = lineStart
-            while lf < n && src[lf] != ASCII.lf { lf += 1 }
+            let lf = src.firstIndex(of: ASCII.lf, from: lineStart, to: n) ?? n
             // The line break is LF or CRLF; content ends before it.
             var end = lf
             if lf < n && lf > lineStart && src[lf - 1] == ASCII.cr { end = lf - 1 }
@@ -87,13 +86,15 @@ public enum QuotedPrintable {
             }
             var i = lineStart
             while i < end {
-                let b = src[i]
-                if b != ASCII.equals {
-                    out[o] = b
-                    o += 1
-                    i += 1
-                    continue
+                // Copy the literal run up to the next escape in one go.
+                let escape = src.firstIndex(of: ASCII.equals, from: i, to: end) ?? end
+                if escape > i {
+                    UnsafeMutableRawPointer(out.baseAddress! + o)
+                        .copyMemory(from: src.baseAddress! + i, byteCount: escape - i)
+                    o += escape - i
+                    i = escape
                 }
+                guard i < end else { break }
                 guard i + 2 < end, let hi = ASCII.hexValue(src[i + 1]),
                       let lo = ASCII.hexValue(src[i + 2]) else {
                     broken = true
@@ -124,70 +125,76 @@ public enum QuotedPrintable {
         (b >= 0x21 && b <= 0x7E && b != ASCII.equals) || b == ASCII.space || b == ASCII.tab
     }
 
-    @inline(__always)
-    private static func width(_ b: UInt8) -> Int { isLiteral(b) ? 1 : 3 }
+    /// Encoded width of every octet: 1 for a literal, 3 for an `=XX` escape.
+    private static let widths: [UInt8] = (0...255).map { isLiteral(UInt8($0)) ? 1 : 3 }
 
     /// Splits `src` at every `lineEnding` and encodes each line, joining them with hard breaks.
     private static func encodeLines(_ src: UnsafeBufferPointer<UInt8>, lineEnding: LineEnding, into w: inout Writer) {
-        let n = src.count
-        var lineStart = 0
-        while true {
-            // Find the next hard break: LF (LF mode) or CR LF (CRLF mode).
-            var scan = lineStart
-            var lineEnd = n
-            var nextStart = -1
-            while scan < n {
-                if src[scan] == ASCII.lf {
-                    if lineEnding == .lf {
-                        lineEnd = scan
-                        nextStart = scan + 1
-                        break
+        widths.withUnsafeBufferPointer { width in
+            let n = src.count
+            var lineStart = 0
+            while true {
+                // Find the next hard break, LF (LF mode) or CR LF (CRLF mode), adding up the
+                // encoded width of the line on the way.
+                var scan = lineStart
+                var lineEnd = n
+                var nextStart = -1
+                var encodedWidth = 0
+                while scan < n {
+                    let b = src[scan]
+                    if b == ASCII.lf {
+                        if lineEnding == .lf {
+                            lineEnd = scan
+                            nextStart = scan + 1
+                            break
+                        }
+                        if scan > lineStart && src[scan - 1] == ASCII.cr {
+                            lineEnd = scan - 1
+                            nextStart = scan + 1
+                            encodedWidth -= 3   // the CR belongs to the break
+                            break
+                        }
                     }
-                    if scan > lineStart && src[scan - 1] == ASCII.cr {
-                        lineEnd = scan - 1
-                        nextStart = scan + 1
-                        break
-                    }
+                    encodedWidth &+= Int(width[Int(b)])
+                    scan += 1
                 }
-                scan += 1
+                encodeLine(src, lineStart, lineEnd, encodedWidth: encodedWidth, widths: width, into: &w)
+                guard nextStart >= 0 else { return }
+                w.lineBreak()
+                lineStart = nextStart
             }
-            encodeLine(src, lineStart, lineEnd, into: &w)
-            guard nextStart >= 0 else { return }
-            w.lineBreak()
-            lineStart = nextStart
         }
     }
 
-    /// Encodes one line (without its line break), inserting soft breaks as needed.
+    /// Encodes one line (without its line break) of `encodedWidth` encoded octets,
+    /// inserting soft breaks as needed.
     ///
     /// Mirrors Python's algorithm: while 77 or more encoded octets remain, emit as many whole
     /// tokens as fit in 75 columns plus `=`; a final whitespace octet is escaped, or kept
     /// before a soft break when escaping it would not fit.
-    private static func encodeLine(_ src: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, into w: inout Writer) {
-        var remaining = 0
-        for i in start..<end { remaining &+= width(src[i]) }
+    private static func encodeLine(_ src: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, encodedWidth: Int,
+                                   widths width: UnsafeBufferPointer<UInt8>, into w: inout Writer) {
+        var remaining = encodedWidth
         var pos = start
         while remaining >= maximumLineLength + 1 {
             var column = 0
-            while column + width(src[pos]) <= maximumLineLength - 1 {
-                column += w.token(src[pos])
+            while true {
+                let b = src[pos]
+                let bw = Int(width[Int(b)])
+                guard column + bw <= maximumLineLength - 1 else { break }
+                if bw == 1 { w.literal(b) } else { w.escape(b) }
+                column += bw
                 pos += 1
             }
             w.softBreak()
             remaining -= column
         }
         guard end > start, src[end - 1] == ASCII.space || src[end - 1] == ASCII.tab else {
-            while pos < end {
-                _ = w.token(src[pos])
-                pos += 1
-            }
+            w.tokens(src, pos, end, widths: width)
             return
         }
         let last = src[end - 1]
-        while pos < end - 1 {
-            _ = w.token(src[pos])
-            pos += 1
-        }
+        w.tokens(src, pos, end - 1, widths: width)
         if remaining <= maximumLineLength - 2 {
             w.escape(last)
         } else if remaining == maximumLineLength - 1 {
@@ -219,15 +226,15 @@ public enum QuotedPrintable {
             count += 3
         }
 
-        /// Writes `b` as a literal or an escape; returns the columns used.
+        /// Writes `src[from..<to]`, each octet as a literal or an escape.
         @inline(__always)
-        mutating func token(_ b: UInt8) -> Int {
-            if isLiteral(b) {
-                literal(b)
-                return 1
+        mutating func tokens(_ src: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int, widths: UnsafeBufferPointer<UInt8>) {
+            var i = from
+            while i < to {
+                let b = src[i]
+                if widths[Int(b)] == 1 { literal(b) } else { escape(b) }
+                i += 1
             }
-            escape(b)
-            return 3
         }
 
         @inline(__always)

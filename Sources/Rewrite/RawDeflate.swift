@@ -1,12 +1,12 @@
 import CZlib
 
-/// zlib raw deflate (RFC 1951: no zlib or gzip wrapper, no checksum) tuned for short
-/// inputs such as URLs, with an optional preset dictionary.
+/// zlib raw deflate (RFC 1951: no zlib or gzip wrapper, no checksum) with an optional
+/// preset dictionary, and an inflater whose output is capped.
 ///
 /// zlib's defaults (32 KiB window, memLevel 8) allocate and clear about 256 KiB per stream,
-/// which dominates the cost of compressing a 100-byte URL; a small window and memLevel keep
-/// each stream to a few KiB. Both sides must use the same window size and dictionary: they
-/// are part of any format built on this.
+/// which dominates the cost of compressing a URL; for small inputs pass a small window and
+/// memLevel (a few KiB per stream). The inflating side needs the same dictionary and a window
+/// at least as large: both are part of any format built on this.
 public struct RawDeflate: Sendable {
     /// Why `inflate` refused its input.
     public enum InflateError: Error, Equatable, Sendable {

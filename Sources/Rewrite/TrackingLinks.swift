@@ -29,8 +29,8 @@ public struct TrackingLinks: Sendable {
 
         // Scheme and authority end at the first '/' after "://" (or at the end).
         var authorityEnd = base.count
-        if let schemeEnd = TrackingLinks.firstIndex(of: Array("://".utf8), in: base) {
-            authorityEnd = base[(schemeEnd + 3)...].firstIndex(of: ASCII.slash) ?? base.count
+        if let separator = base.firstRange(of: Array("://".utf8)) {
+            authorityEnd = base[separator.upperBound...].firstIndex(of: ASCII.slash) ?? base.count
         }
         caseInsensitiveLength = authorityEnd
         foldedPrefix = base[..<authorityEnd].map(ASCII.lower) + base[authorityEnd...] + [ASCII.slash]
@@ -125,13 +125,5 @@ public struct TrackingLinks: Sendable {
                 count = length
             }
         }
-    }
-
-    private static func firstIndex(of needle: [UInt8], in haystack: [UInt8]) -> Int? {
-        guard haystack.count >= needle.count else { return nil }
-        for i in 0...(haystack.count - needle.count) where haystack[i..<(i + needle.count)].elementsEqual(needle) {
-            return i
-        }
-        return nil
     }
 }

@@ -67,8 +67,13 @@ public struct TrackingToken: Equatable, Sendable {
     /// Against zlib's defaults this makes a 100-byte URL about 20 times cheaper to deflate.
     static let urlCompression = RawDeflate(windowBits: 10, memLevel: 4, level: 6, dictionary: urlDictionary)
 
-    /// Preset dictionary of URL fragments for v1 (frozen). zlib finds matches closest to
-    /// the input most cheaply, so the likeliest strings come last.
+    /// The fast encoder for destinations up to `fastEncoderLimit` bytes; longer ones go through
+    /// zlib, whose dynamic Huffman codes pay off there. Both produce streams `urlCompression` inflates.
+    static let urlEncoder = FixedHuffmanDeflater(dictionary: urlDictionary, windowBits: 10)
+    static let fastEncoderLimit = 256
+
+    /// Preset dictionary of URL fragments for v1 (frozen). Matches close to the input have
+    /// the shortest distance codes, so the likeliest strings come last.
     static let urlDictionary: [UInt8] = Array((
         "/wp-content/uploads/.pdf.png.jpg/images/view/blog/news/products/category/articles/"
         + "youtube.com/watch?v=twitter.com/linkedin.com/instagram.com/facebook.com/"
@@ -120,7 +125,10 @@ public struct TrackingToken: Equatable, Sendable {
         destination.withUnsafeBytes { raw in
             if raw.count > 1 {
                 let smaller = UnsafeMutableRawBufferPointer(rebasing: space[0..<(raw.count - 1)])
-                if let n = Self.urlCompression.deflate(raw, into: smaller),
+                let compressed = raw.count <= Self.fastEncoderLimit
+                    ? Self.urlEncoder.deflate(raw, into: smaller)
+                    : Self.urlCompression.deflate(raw, into: smaller)
+                if let n = compressed,
                    Base64URL.encodedLength(of: fixedLength + n) < Base64URL.encodedLength(of: fixedLength + raw.count) {
                     return (n, true)
                 }

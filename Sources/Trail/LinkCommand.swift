@@ -14,14 +14,10 @@ struct LinkCommand: ParsableCommand {
 
         @OptionGroup var options: ConfigOptions
 
-        @Option(help: "Tracking ID (32 hex digits); random by default.")
-        var trackingID: String?
+        @OptionGroup var identity: MessageIdentityOptions
 
         @Option(help: "Link index within the message.")
         var index: UInt32 = 0
-
-        @Option(help: "Issue time (unix seconds); now by default.")
-        var issuedAt: UInt32?
 
         @Flag(help: "Print the open-pixel URL instead of a click link.")
         var pixel = false
@@ -32,15 +28,8 @@ struct LinkCommand: ParsableCommand {
         func run() throws {
             let settings = try options.settings()
             let ring = try options.keyRing(settings)
-            var id = TrackingID.random()
-            if let trackingID {
-                guard let parsed = TrackingID(hex: trackingID) else {
-                    throw ValidationError("--tracking-id must be 32 hexadecimal digits")
-                }
-                id = parsed
-            }
-            let links = TrackingLinks(base: settings.trackingBaseURL, keyRing: ring, trackingID: id,
-                                      issuedAt: issuedAt ?? UInt32(clamping: Int(Date().timeIntervalSince1970)))
+            let links = TrackingLinks(base: settings.trackingBaseURL, keyRing: ring,
+                                      trackingID: try identity.resolvedTrackingID(), issuedAt: identity.resolvedIssuedAt)
             if pixel {
                 print(String(decoding: links.pixelURL(), as: UTF8.self))
                 return

@@ -12,11 +12,7 @@ struct RewriteCommand: ParsableCommand {
 
     @OptionGroup var options: ConfigOptions
 
-    @Option(help: "Tracking ID to use (32 hex digits); random by default.")
-    var trackingID: String?
-
-    @Option(help: "Issue time in the links (unix seconds); now by default.")
-    var issuedAt: UInt32?
+    @OptionGroup var identity: MessageIdentityOptions
 
     @Option(help: "Envelope sender, for sender_tracking rules (default: the From address).")
     var sender: String?
@@ -30,19 +26,11 @@ struct RewriteCommand: ParsableCommand {
     func run() throws {
         let settings = try options.settings()
         let rewriter = MessageRewriter(options: settings.rewriterOptions(keyRing: try options.keyRing(settings)))
-        let id: TrackingID
-        if let trackingID {
-            guard let parsed = TrackingID(hex: trackingID) else {
-                throw ValidationError("--tracking-id must be 32 hexadecimal digits")
-            }
-            id = parsed
-        } else {
-            id = TrackingID.random()
-        }
+        let id = try identity.resolvedTrackingID()
         let input = try StandardIO.readAll(file)
         let (output, result) = rewriter.rewrite(
             message: input, sender: sender, trackingID: id,
-            issuedAt: issuedAt ?? UInt32(clamping: Int(Date().timeIntervalSince1970)))
+            issuedAt: identity.resolvedIssuedAt)
         StandardIO.write(output)
         if let skip = result.skip {
             StandardIO.warn("mailtrail: not tracked: \(skip)")

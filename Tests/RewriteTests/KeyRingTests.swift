@@ -32,6 +32,13 @@ import Testing
         #expect(ring.description == "KeyRing(k1, k2; active k2)")
     }
 
+    @Test func crlfLineEndings() throws {
+        let ring = try KeyRing.parse("# keys\r\nk1 = \(secret1)\r\nk2 = \(secret2)\r\nactive = k1\r\n", source: "keys")
+        #expect(ring.keyIDs == [1, 2])
+        #expect(ring.activeKeyID == 1)
+        #expect(parseError("k1 = \(secret1)\r\nk1 = \(secret1)\r\n") == "/etc/mailtrail/keys:2: k1: key defined twice")
+    }
+
     @Test func singleKeyIsActiveByDefault() throws {
         let ring = try KeyRing.parse("k7 = \(secret1)\r\n", source: "keys")
         #expect(ring.activeKeyID == 7)

@@ -220,18 +220,30 @@ class MailtrailCLI:
         self.binary = binary
         self.config = config
 
-    def rewrite(self, message: bytes, tracking_id: str) -> bytes:
-        return run([self.binary, "rewrite", "--config", self.config, "--tracking-id", tracking_id],
-                   input=message).stdout
+    def rewrite(self, message: bytes, tracking_id: str, issued_at: int | None = None) -> bytes:
+        """`mailtrail rewrite` stdin -> stdout; a fixed `issued_at` makes the output reproducible."""
+        args = [self.binary, "rewrite", "--config", self.config, "--tracking-id", tracking_id]
+        if issued_at is not None:
+            args += ["--issued-at", issued_at]
+        return run(args, input=message).stdout
 
     def decode(self, url: str) -> dict:
-        out = run([self.binary, "link", "decode", "--config", self.config, "--json", url]).stdout
+        """`mailtrail link decode --json`: exit 0 when the signature verifies, 1 when not."""
+        result = run([self.binary, "link", "decode", "--config", self.config, "--json", url],
+                     check=False)
+        out = result.stdout
+        if result.returncode not in (0, 1):
+            raise AssertionError(f"mailtrail link decode {url} exited with {result.returncode}: "
+                                 f"{result.stderr.decode(errors='replace')}")
         try:
             fields = json.loads(out)
         except json.JSONDecodeError as error:
             raise AssertionError(f"mailtrail link decode printed no JSON object: {out!r}") from error
         if not isinstance(fields, dict) or "valid" not in fields or "url" not in fields:
             raise AssertionError(f"mailtrail link decode: missing 'url' or 'valid' in {fields!r}")
+        if (result.returncode == 0) != (fields["valid"] is True):
+            raise AssertionError(f"mailtrail link decode exited {result.returncode} "
+                                 f"with valid={fields['valid']!r}")
         return fields
 
     def decode_link(self, url: str) -> str:

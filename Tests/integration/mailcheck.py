@@ -20,7 +20,6 @@ from __future__ import annotations
 import email
 import email.message
 import email.policy
-import html
 import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser

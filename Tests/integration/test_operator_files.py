@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import http.client
 import http.server
-import re
 import shutil
 import ssl
 import threading

@@ -1,0 +1,75 @@
+// Throughput of the rewrite engine, beside a plain copy of the same bytes measured in the
+// same run. Usage: rewrite-bench CORPUS_DIR [SECONDS_PER_CASE]
+import Foundation
+import Rewrite
+
+let arguments = CommandLine.arguments
+guard arguments.count >= 2 else {
+    FileHandle.standardError.write(Data("usage: rewrite-bench CORPUS_DIR [SECONDS]\n".utf8))
+    exit(2)
+}
+let seconds = arguments.count > 2 ? Double(arguments[2]) ?? 3 : 3
+let directory = URL(fileURLWithPath: arguments[1])
+let corpus = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+    .filter { $0.hasSuffix(".eml") }.sorted()
+    .map { [UInt8](try Data(contentsOf: directory.appendingPathComponent($0))) }
+
+/// A 1 MB HTML newsletter with 500 links, quoted-printable, in a multipart/alternative.
+func newsletter() -> [UInt8] {
+    var html = "<!DOCTYPE html><html><head><style>p{color:#333}</style></head><body><table>"
+    var i = 0
+    while html.utf8.count < 1_000_000 {
+        if i < 500 {
+            html += "<tr><td><a href=\"https://shop.example.com/products/item-\(i)?utm_source=newsletter&amp;utm_medium=email&amp;utm_campaign=winter\">Product \(i)</a></td></tr>\n"
+        }
+        html += "<tr><td><p>Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore et dolore magna aliqua. \(i)</p></td></tr>\n"
+        i += 1
+    }
+    html += "</table></body></html>\n"
+    let body = Array(QuotedPrintable.encode(Array(html.utf8), lineEnding: .crlf))
+    let head = "From: news@example.org\r\nTo: a@example.net\r\nSubject: Newsletter\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nPlain version https://shop.example.com/\r\n--b\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+    return Array(head.utf8) + body + Array("\r\n--b--\r\n".utf8)
+}
+
+let secret = KeyRing.generateSecret()
+let ring = try KeyRing(keys: [1: secret], activeKeyID: 1)
+let rewriter = MessageRewriter(options: .init(trackingBase: "https://t.example.com", keyRing: ring))
+let id = TrackingID.random()
+
+/// Runs `body` over `messages` repeatedly for about `seconds`; returns MB/s (10^6 bytes).
+func measure(_ messages: [[UInt8]], _ body: ([UInt8]) -> Int) -> (mbps: Double, check: Int) {
+    let bytes = messages.reduce(0) { $0 + $1.count }
+    var rounds = 0, check = 0
+    let start = Date()
+    repeat {
+        for m in messages { check &+= body(m) }
+        rounds += 1
+    } while Date().timeIntervalSince(start) < seconds
+    let elapsed = Date().timeIntervalSince(start)
+    return (Double(bytes * rounds) / elapsed / 1e6, check)
+}
+
+func copy(_ m: [UInt8]) -> Int {
+    var out = [UInt8]()
+    out.reserveCapacity(m.count)
+    out.append(contentsOf: m)
+    return out.count &+ Int(out[out.count / 2])
+}
+
+func rewrite(_ m: [UInt8]) -> Int {
+    let (out, result) = rewriter.rewrite(message: m, trackingID: id, issuedAt: 1_700_000_000)
+    precondition(result.isTracked, "benchmark input not tracked: \(String(describing: result.skip))")
+    return out.count
+}
+
+let letter = newsletter()
+print("rewrite benchmark (release build, one core, \(Int(seconds)) s per case)")
+print("input                          bytes     copy MB/s   rewrite MB/s   rewrite/copy")
+for (name, set) in [("corpus (35 messages)", corpus), ("newsletter 1 MB, 500 links", [letter])] {
+    let size = set.reduce(0) { $0 + $1.count }
+    let c = measure(set, copy)
+    let r = measure(set, rewrite)
+    let ratio = r.mbps / c.mbps
+    print(name.padding(toLength: 30, withPad: " ", startingAt: 0)
+          + String(format: " %9d  %10.0f  %13.1f  %13.4f", size, c.mbps, r.mbps, ratio))
+}
