@@ -28,7 +28,7 @@ struct TrackerCommand: ParsableCommand {
     @Option(name: .customShort("l"), help: ArgumentHelp("Listen address (overrides tracker_listen).", valueName: "host:port"))
     var listen: String?
 
-    @Option(name: .customShort("P"), help: "PID file (overrides tracker_pid_file).")
+    @Option(name: .customShort("P"), help: ArgumentHelp("PID file (overrides tracker_pid_file).", valueName: "file"))
     var pidFile: String?
 
     @Flag(name: .shortAndLong, help: "Log to stderr (for running by hand).")

@@ -27,7 +27,7 @@ public final class TrackerService: @unchecked Sendable {
         do {
             spool = try Spool(directory: configuration.spoolDirectory)
         } catch {
-            throw ConfigError(source: "spool_directory", key: "spool_directory",
+            throw ConfigError(source: "configuration", key: "spool_directory",
                               message: "\(error) (the directory must be writable by the service user)")
         }
         let metrics = TrackerMetrics()

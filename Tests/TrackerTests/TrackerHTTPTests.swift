@@ -81,6 +81,18 @@ import Testing
         }
     }
 
+    @Test func expiredLinksGet404() throws {
+        try Self.withTracker("link_lifetime = 1d") { tracker in
+            let connection = try tracker.connect()
+            let now = UInt32(Date().timeIntervalSince1970)
+            #expect(try connection.get(F.clickPath("https://example.com/old", issuedAt: now - 2 * 86400)) == Self.notFound)
+            #expect(try connection.get(F.clickPath("https://example.com/new", issuedAt: now - 3600)) == Self.redirect("https://example.com/new"))
+            #expect(try tracker.waitForStream(length: 1) == 1)
+            usleep(200_000)
+            #expect(try tracker.events().map(\.url) == ["https://example.com/new"])
+        }
+    }
+
     @Test func destinationsCannotInjectHeaders() throws {
         try Self.withTracker { tracker in
             let connection = try tracker.connect()
