@@ -85,7 +85,7 @@ extension Settings {
                   apply: { $0.messageTTL = try ConfigValue.duration($1) }, current: { seconds($0.messageTTL) }),
         Parameter(name: "events_max_length", defaultValue: "1000000", summary: "Approximate cap of the mt:events stream (XADD MAXLEN ~).",
                   apply: { $0.eventsMaxLength = try ConfigValue.integer($1, in: 1000...Int(Int32.max)) }, current: { "\($0.eventsMaxLength)" }),
-        Parameter(name: "spool_directory", defaultValue: "/var/spool/mailtrail", summary: "Where writes wait while Redis is unreachable.",
+        Parameter(name: "spool_directory", defaultValue: "/var/lib/mailtrail", summary: "Where writes wait while Redis is unreachable (each program in its own subdirectory); the systemd units create it (StateDirectory).",
                   apply: { $0.spoolDirectory = $1 }, current: { $0.spoolDirectory }),
 
         // mailtrail-milter.

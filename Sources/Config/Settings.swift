@@ -32,7 +32,7 @@ public struct Settings: Equatable, Sendable {
     public var redisKeyPrefix = "mt:"
     public var messageTTL = 10 * 86400.0
     public var eventsMaxLength = 1_000_000
-    public var spoolDirectory = "/var/spool/mailtrail"
+    public var spoolDirectory = "/var/lib/mailtrail"
 
     // mailtrail-milter.
     public var milterSocket = MilterSocket.inet(host: "127.0.0.1", port: 8893)
