@@ -489,3 +489,134 @@ class PostfixInstance:
                               f"maillog line matching {pattern!r}", interval=0.1)
         except TimeoutError as error:
             raise AssertionError(f"{error}\nmaillog tail:\n{self.maillog_tail()}") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# mailtrail-milter
+
+
+class MilterProcess:
+    """`mailtrail-milter -c CONFIG -f` in the foreground, its stderr in `log_path`; stopped by PID.
+
+    `socket` is the milter's own socket in libmilter syntax (inet:PORT@127.0.0.1 or
+    unix:/PATH), as in the configuration; `postfix_socket` is the same socket as Postfix
+    writes it."""
+
+    def __init__(self, binary: Path, config: Path, socket: str, log_path: Path,
+                 extra_args: Iterable[str] = ()):
+        self.binary = binary
+        self.config = config
+        self.socket = socket
+        self.log_path = log_path
+        self.extra_args = [str(a) for a in extra_args]
+        self.process: subprocess.Popen | None = None
+        self.returncode: int | None = None
+
+    @property
+    def postfix_socket(self) -> str:
+        scheme, _, rest = self.socket.partition(":")
+        if scheme == "inet":
+            port, _, host = rest.partition("@")
+            return f"inet:{host or '127.0.0.1'}:{port}"
+        return self.socket
+
+    @property
+    def port(self) -> int | None:
+        scheme, _, rest = self.socket.partition(":")
+        return int(rest.partition("@")[0]) if scheme == "inet" else None
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    def listening(self) -> bool:
+        if self.port is not None:
+            return any(f"pid={self.pid}," in entry[2] for entry in listening_on(self.port))
+        path = Path(self.socket.partition(":")[2])
+        return path.exists() and path.is_socket()
+
+    def start(self, timeout: float = 15) -> "MilterProcess":
+        """Starts the milter and waits until it listens; raises with its log when it exits."""
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [str(self.binary), "-c", str(self.config), "-f", *self.extra_args],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        self.returncode = None
+        try:
+            wait_until(lambda: self.process.poll() is not None or self.listening(), timeout,
+                       f"mailtrail-milter listening on {self.socket}")
+        except TimeoutError as error:
+            self.kill()
+            raise AssertionError(f"{error}\nmilter log:\n{self.log()}") from None
+        if self.process.poll() is not None:
+            self.returncode = self.process.returncode
+            raise AssertionError(f"mailtrail-milter exited with {self.returncode}:\n{self.log()}")
+        return self
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, timeout: float = 15) -> int | None:
+        """SIGTERM, then waits for the exit; returns the exit status (None when not started).
+        A milter that ignores SIGTERM is killed and the test fails."""
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+                raise AssertionError(f"mailtrail-milter {self.pid} ignored SIGTERM for {timeout}s")
+        self.returncode = self.process.returncode
+        return self.returncode
+
+    def kill(self) -> None:
+        """SIGKILL (a crash): no clean-up of any kind happens in the milter."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+        if self.process is not None:
+            self.returncode = self.process.returncode
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def log_lines(self, pattern: str = "") -> list[str]:
+        """Log lines matching the regular expression `pattern` (all lines when empty)."""
+        return [line for line in self.log().splitlines() if re.search(pattern, line)]
+
+    def wait_for_log(self, pattern: str, timeout: float = 30) -> re.Match:
+        try:
+            return wait_until(lambda: re.search(pattern, self.log(), re.MULTILINE), timeout,
+                              f"milter log line matching {pattern!r}", interval=0.1)
+        except TimeoutError as error:
+            raise AssertionError(f"{error}\nmilter log tail:\n"
+                                 + "\n".join(self.log().splitlines()[-30:])) from None
+
+
+# `mailtrail-milter[PID]: info: QUEUEID: tracked enrichment=redis id=HEX links=N ms=1.2 pixels=N`
+TRACKED_LINE = re.compile(r"mailtrail-milter\[\d+\]: info: (\w+): tracked (.*)$", re.MULTILINE)
+
+
+def tracked_lines(log: str) -> dict[str, dict[str, str]]:
+    """Queue id -> the key=value fields of its "tracked" log line."""
+    found = {}
+    for match in TRACKED_LINE.finditer(log):
+        found[match.group(1)] = dict(field.split("=", 1) for field in match.group(2).split()
+                                     if "=" in field)
+    return found
+
+
+def received_queue_id(message: bytes) -> str | None:
+    """The queue id in the top Received header Postfix added (`... (Postfix) with ESMTP id X`
+    or `... (Postfix, from userid 0) id X`)."""
+    received, _ = strip_leading_received(message)
+    for header in received:
+        match = re.search(rb"\(Postfix[^)]*\)(?:\s+with\s+\S+)?\s+id\s+([0-9A-Za-z]+)", header)
+        if match:
+            return match.group(1).decode()
+    return None
