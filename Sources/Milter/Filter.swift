@@ -84,6 +84,7 @@ final class Filter: @unchecked Sendable {
         let started = DispatchTime.now()
         var log = self.log
         log[metadataKey: "queue-id"] = "\(MilterContextSymbols.queueID(milter) ?? "NOQUEUE")"
+        log[metadataKey: "size"] = "\(message.bodySize)"
 
         if message.tooLarge {
             log.info("not tracked: larger than max_message_size (\(settings.maxMessageSize) bytes)")
@@ -148,6 +149,7 @@ final class Filter: @unchecked Sendable {
         log.info("tracked", metadata: [
             "id": "\(trackingID.hex)", "links": "\(result.linksWrapped)", "pixels": "\(result.pixelsInserted)",
             "enrichment": "\(stored)", "ms": "\(String(format: "%.1f", ms))",
+            "buffer": "\(message.body.isSpilled ? "file" : "memory")",
         ])
     }
 

@@ -94,6 +94,7 @@ enum FilterCallbacks {
 
     static func body(_ ctx: OpaquePointer?, _ bytes: UnsafeMutablePointer<UInt8>?, _ length: Int) -> sfsistat {
         guard let m = session(ctx)?.message, let bytes else { return SMFIS_CONTINUE }
+        m.bodySize += length
         if m.tooLarge || m.bufferFailure != nil { return SMFIS_CONTINUE }
         if m.body.count + length > filter.settings.maxMessageSize {
             m.tooLarge = true

@@ -21,6 +21,8 @@ final class MessageInProgress {
     var headers: [(name: String, value: [UInt8])] = []
     var saslUser: String?
     let body: BodyBuffer
+    /// Body bytes received from the MTA (buffered or not).
+    var bodySize = 0
     /// Set once the body exceeds `max_message_size`: the rest is not buffered and the
     /// message passes untouched.
     var tooLarge = false

@@ -229,10 +229,11 @@ def milter(binaries, work_dir, keys_file):
 
 
 @pytest.fixture(scope="module")
-def milter_stack(module_work_dir):
+def milter_stack(request, module_work_dir):
     """One Redis, one milter on it and one Postfix using the milter (milter_default_action
-    tempfail: a milter failure shows), shared by the tests of a module. Yields
-    (redis, milter, postfix); everything is stopped by PID afterwards."""
+    tempfail: a milter failure shows; message_size_limit 100 MiB), shared by the tests of a
+    module. The module's MILTER_SETTINGS dict, if any, overrides the milter configuration.
+    Yields (redis, milter, postfix); everything is stopped by PID afterwards."""
     if os.geteuid() != 0:
         pytest.fail("the throwaway Postfix needs root", pytrace=False)
     binaries = Binaries.from_environment()
@@ -241,10 +242,11 @@ def milter_stack(module_work_dir):
     factory = MilterFactory(binaries.milter, module_work_dir, keys)
     postfix = None
     try:
-        process = factory(redis)
+        process = factory(redis, **getattr(request.module, "MILTER_SETTINGS", {}))
         smtp_port, sink_port = free_ports(2)
         postfix = PostfixInstance(module_work_dir / "postfix", smtp_port, sink_port,
                                   process.postfix_socket, "tempfail").start()
+        postfix.configure(message_size_limit=100 << 20)
         yield redis, process, postfix
     finally:
         problems = []

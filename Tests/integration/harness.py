@@ -282,10 +282,53 @@ class RedisServer:
         except (OSError, ValueError):
             return None
 
+    def command(self, *args: str | bytes | int):
+        """One command through a direct RESP connection (see redis_command)."""
+        return redis_command(self.host, self.port, *args)
+
+    def hash(self, key: str) -> dict[str, str]:
+        """HGETALL as a dict of text (empty when the key does not exist)."""
+        reply = self.command("HGETALL", key)
+        return {reply[i].decode(): reply[i + 1].decode() for i in range(0, len(reply), 2)}
+
     def cli(self, *args: str) -> str:
         """One redis-cli command; its raw output without the trailing newline."""
         out = run(["redis-cli", "-h", self.host, "-p", str(self.port), "--no-auth-warning", *args])
         return out.stdout.decode().rstrip("\n")
+
+
+def redis_command(host: str, port: int, *args: str | bytes | int, timeout: float = 10):
+    """One Redis command over a fresh connection (RESP2): bulk strings come back as bytes,
+    integers as int, arrays as lists, nil as None; an error reply raises RuntimeError."""
+    parts = [a if isinstance(a, bytes) else str(a).encode() for a in args]
+    request = b"*%d\r\n" % len(parts) + b"".join(b"$%d\r\n%s\r\n" % (len(p), p) for p in parts)
+    with socket.create_connection((host, port), timeout=timeout) as connection:
+        connection.sendall(request)
+        reader = connection.makefile("rb")
+        return _resp_read(reader)
+
+
+def _resp_read(reader):
+    line = reader.readline()
+    if not line.endswith(b"\r\n"):
+        raise RuntimeError(f"truncated Redis reply {line!r}")
+    kind, rest = line[:1], line[1:-2]
+    if kind == b"+":
+        return rest.decode()
+    if kind == b"-":
+        raise RuntimeError(rest.decode(errors="replace"))
+    if kind == b":":
+        return int(rest)
+    if kind == b"$":
+        size = int(rest)
+        if size < 0:
+            return None
+        data = reader.read(size + 2)
+        return data[:-2]
+    if kind == b"*":
+        count = int(rest)
+        return None if count < 0 else [_resp_read(reader) for _ in range(count)]
+    raise RuntimeError(f"unknown Redis reply {line!r}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -370,6 +413,7 @@ class PostfixInstance:
         self.default_action = default_action
         self.hold = hold
         self.running = False
+        self._parsed: dict[Path, Captured] = {}
 
     def _script(self, *args, input: bytes | None = None, check: bool = True):
         return run([SCRIPTS / "postfix-instance.sh", args[0], self.directory, *args[1:]],
@@ -455,6 +499,34 @@ class PostfixInstance:
                 f"maillog tail:\n{self.maillog_tail()}") from None
         return self.captured()
 
+    def captured_by_recipient(self) -> dict[str, list[Captured]]:
+        """Every complete capture, grouped by envelope recipient (each file parsed once)."""
+        found: dict[str, list[Captured]] = {}
+        for path in self.capture_paths():
+            if path not in self._parsed:
+                self._parsed[path] = parse_capture(path.read_bytes(), path)
+            for recipient in self._parsed[path].recipients:
+                found.setdefault(recipient, []).append(self._parsed[path])
+        return found
+
+    def wait_for_recipients(self, recipients: Iterable[str], timeout: float = 30) -> dict[str, Captured]:
+        """Waits until a message for each recipient is captured; returns recipient -> message
+        (the error on timeout names the missing ones and shows the end of the maillog)."""
+        wanted = list(recipients)
+        found: dict[str, list[Captured]] = {}
+
+        def complete():
+            nonlocal found
+            found = self.captured_by_recipient()
+            return all(r in found for r in wanted)
+        try:
+            wait_until(complete, timeout, f"messages for {len(wanted)} recipient(s)", interval=0.2)
+        except TimeoutError as error:
+            missing = [r for r in wanted if r not in found]
+            raise AssertionError(f"{error}; missing {missing[:10]} ({len(missing)}), queued "
+                                 f"{self.queue_size()}\nmaillog tail:\n{self.maillog_tail()}") from None
+        return {r: found[r][0] for r in wanted}
+
     def maillog(self) -> str:
         try:
             return (self.directory / "maillog").read_text(errors="replace")
@@ -481,6 +553,18 @@ class PostfixInstance:
     def postconf(self, name: str) -> str:
         """The instance's value of a main.cf parameter."""
         return run(["postconf", "-c", self.conf, "-h", name]).stdout.decode().strip()
+
+    def configure(self, **settings: object) -> None:
+        """Changes main.cf parameters of the running instance (postconf -e) and reloads it;
+        returns once the master has re-read its configuration."""
+        run(["postconf", "-c", self.conf, "-e", *[f"{k} = {v}" for k, v in settings.items()]])
+        reloads = len(re.findall(r"master\[\d+\]: reload ", self.maillog()))
+        run(["postfix", "-c", self.conf, "reload"])
+        wait_until(lambda: len(re.findall(r"master\[\d+\]: reload ", self.maillog())) > reloads,
+                   15, "postfix reload")
+        for name, value in settings.items():
+            if self.postconf(name) != str(value):
+                raise AssertionError(f"{name} is {self.postconf(name)!r} after reload, not {value!r}")
 
     def wait_for_log(self, pattern: str, timeout: float = 30) -> re.Match:
         """Waits until the maillog matches the regular expression `pattern`."""
