@@ -17,8 +17,8 @@ final class Filter: @unchecked Sendable {
     /// Bounds how many spilled (large) bodies are held in memory at once, which bounds
     /// the filter's peak memory whatever the number of concurrent large messages.
     private let largeBodies = DispatchSemaphore(value: 2)
-    private let sessions = NSCondition()
-    private var openSessions = 0
+    /// Open sessions and messages in progress, for a stop that lets messages finish.
+    let inFlight = InFlight()
     let log = Logger(label: "mailtrail-milter")
 
     init(settings: Settings) throws {
@@ -54,26 +54,6 @@ final class Filter: @unchecked Sendable {
 
     func makeBodyBuffer() -> BodyBuffer {
         BodyBuffer(memoryLimit: settings.memoryBufferSize, spoolDirectory: bodyDirectory)
-    }
-
-    // MARK: - Sessions (for a clean stop)
-
-    func sessionOpened() {
-        sessions.lock(); openSessions += 1; sessions.unlock()
-    }
-
-    func sessionClosed() {
-        sessions.lock(); openSessions -= 1; sessions.broadcast(); sessions.unlock()
-    }
-
-    /// Waits until every session has closed, or `timeout` seconds.
-    func drain(timeout: Double) {
-        let deadline = Date(timeIntervalSinceNow: timeout)
-        sessions.lock()
-        while openSessions > 0 && sessions.wait(until: deadline) {}
-        let left = openSessions
-        sessions.unlock()
-        if left > 0 { log.warning("stopping with \(left) session(s) still open") }
     }
 
     // MARK: - End of message

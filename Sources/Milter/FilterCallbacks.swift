@@ -43,7 +43,7 @@ enum FilterCallbacks {
     }
 
     private static func attach(_ session: MilterSession, to ctx: OpaquePointer?) {
-        filter.sessionOpened()
+        filter.inFlight.sessionOpened()
         smfi_setpriv(ctx, Unmanaged.passRetained(session).toOpaque())
     }
 
@@ -72,7 +72,9 @@ enum FilterCallbacks {
         let sender = argv?.pointee.map { String(cString: $0) } ?? ""
         let message = MessageInProgress(sender: Address.stripBrackets(sender), body: filter.makeBodyBuffer())
         message.saslUser = symbol(ctx, "{auth_authen}")
+        endMessage(of: s)
         s.message = message
+        filter.inFlight.messageStarted()
         return SMFIS_CONTINUE
     }
 
@@ -110,14 +112,22 @@ enum FilterCallbacks {
 
     static func endOfMessage(_ ctx: OpaquePointer?) -> sfsistat {
         guard let s = session(ctx), let m = s.message else { return SMFIS_CONTINUE }
-        s.message = nil
+        defer { endMessage(of: s) }
         filter.finish(m, session: s, milter: MilterContext(ctx: ctx))
         return SMFIS_CONTINUE
     }
 
     static func abort(_ ctx: OpaquePointer?) -> sfsistat {
-        session(ctx)?.message = nil
+        if let s = session(ctx) { endMessage(of: s) }
         return SMFIS_CONTINUE
+    }
+
+    /// Forgets the session's message in progress, if any (end of message, abort, a new
+    /// MAIL FROM without either, or the connection closing mid-message).
+    private static func endMessage(of session: MilterSession) {
+        guard session.message != nil else { return }
+        session.message = nil
+        filter.inFlight.messageEnded()
     }
 
     static func close(_ ctx: OpaquePointer?) -> sfsistat {
@@ -129,8 +139,9 @@ enum FilterCallbacks {
         // xxfi_close can arrive without a connect: priv is then NULL.
         guard let raw = smfi_getpriv(ctx) else { return }
         smfi_setpriv(ctx, nil)
-        Unmanaged<MilterSession>.fromOpaque(raw).release()
-        filter.sessionClosed()
+        let session = Unmanaged<MilterSession>.fromOpaque(raw).takeRetainedValue()
+        endMessage(of: session)
+        filter.inFlight.sessionClosed()
     }
 }
 

@@ -188,11 +188,14 @@ class MilterFactory:
         self.directory = directory
         self.keys = keys
         self.started: list[MilterProcess] = []
+        self.configs = 0
 
     def config(self, redis: RedisServer | None = None, **overrides) -> Path:
+        """Writes a milter configuration (milter_config_values + overrides); returns its path."""
         values = milter_config_values(self.directory, self.keys, redis)
         values.update(overrides)
-        return write_config(self.directory / f"milter{len(self.started)}.conf", values)
+        self.configs += 1
+        return write_config(self.directory / f"milter-{self.configs}.conf", values)
 
     def __call__(self, redis: RedisServer | None = None, config: Path | None = None,
                  args: tuple = (), start: bool = True, **overrides) -> MilterProcess:
