@@ -16,7 +16,10 @@ final class Filter: @unchecked Sendable {
     private let enrichment: EnrichmentBuilder
     /// Bounds how many spilled (large) bodies are held in memory at once, which bounds
     /// the filter's peak memory whatever the number of concurrent large messages.
-    private let largeBodies = DispatchSemaphore(value: 2)
+    private let largeBodies = DispatchSemaphore(value: Filter.largeBodiesAtOnce)
+    static let largeBodiesAtOnce = 2
+    /// How long a large message waits for its turn before it passes untouched (seconds).
+    static let largeBodyWait = 20.0
     /// Open sessions and messages in progress, for a stop that lets messages finish.
     let inFlight = InFlight()
     let log = Logger(label: "mailtrail-milter")
@@ -74,22 +77,33 @@ final class Filter: @unchecked Sendable {
             log.error("not tracked: \(failure)")
             return
         }
-        let body: [UInt8]
-        do {
-            if message.body.isSpilled { largeBodies.wait() }
-            body = try message.body.contents()
-        } catch {
-            if message.body.isSpilled { largeBodies.signal() }
-            log.error("not tracked: cannot read the buffered body: \(error)")
-            return
+        // Spilled (large) bodies are rewritten a few at a time: that bounds the filter's peak
+        // memory whatever the number of large messages arriving at once. One that cannot get
+        // a turn in time passes untouched, well inside Postfix's milter_content_timeout.
+        let spilled = message.body.isSpilled
+        if spilled {
+            guard largeBodies.wait(timeout: .now() + Self.largeBodyWait) == .success else {
+                log.warning("not tracked: waited \(Int(Self.largeBodyWait)) s in vain for one of \(Self.largeBodiesAtOnce) turns to rewrite a large message")
+                return
+            }
         }
-        defer { if message.body.isSpilled { largeBodies.signal() } }
+        defer { if spilled { largeBodies.signal() } }
 
         let header = HeaderBlock(milterFields: message.headers)
         let trackingID = TrackingID.random()
         let now = Date()
-        let result = rewriter.rewrite(header: header, body: body, sender: message.sender,
+        let result: MessageRewriter.Result
+        do {
+            // The buffer lets go of the body here, so that the original is freed as soon as the
+            // rewrite is done, before the new body goes back to the MTA.
+            let body = try message.body.contents()
+            message.body.discard()
+            result = rewriter.rewrite(header: header, body: body, sender: message.sender,
                                       trackingID: trackingID, issuedAt: UInt32(clamping: Int(now.timeIntervalSince1970)))
+        } catch {
+            log.error("not tracked: \(error)")
+            return
+        }
         for failure in result.partsFailed {
             log.warning("part \(failure.path.map(String.init).joined(separator: ".")) left as is: \(failure.reason)")
         }
@@ -129,7 +143,7 @@ final class Filter: @unchecked Sendable {
         log.info("tracked", metadata: [
             "id": "\(trackingID.hex)", "links": "\(result.linksWrapped)", "pixels": "\(result.pixelsInserted)",
             "enrichment": "\(stored)", "ms": "\(String(format: "%.1f", ms))",
-            "buffer": "\(message.body.isSpilled ? "file" : "memory")",
+            "buffer": "\(spilled ? "file" : "memory")",
         ])
     }
 
