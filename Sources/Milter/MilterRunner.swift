@@ -38,8 +38,11 @@ struct MilterRunner {
             let hint = code == EADDRINUSE ? "is another mailtrail-milter running? check milter_socket" : "check milter_socket"
             MilterCommand.fail("cannot listen on \(settings.milterSocket): \(reason) (\(hint))")
         }
-        if case let .unix(path) = settings.milterSocket {
+        switch settings.milterSocket {
+        case let .unix(path):
             try UnixSocketPermissions.apply(path: path, mode: settings.milterSocketMode, group: settings.milterSocketGroup)
+        case let .inet(_, port), let .inet6(_, port):
+            ListenSocketOptions.disableNagle(port: port)
         }
         if !foreground { try Background.detach() }
         let log = Logger(label: "mailtrail-milter")

@@ -8,7 +8,7 @@ import CMilter
 /// ever decides at end of message, so every other round trip is pure latency.
 enum ProtocolOptions {
     static let actions = UInt(SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY)
-    static let skippedSteps = UInt(SMFIP_NOHELO | SMFIP_NODATA | SMFIP_NOEOH | SMFIP_NOUNKNOWN)
+    static let skippedSteps = UInt(SMFIP_NOHELO | SMFIP_NOEOH | SMFIP_NOUNKNOWN)
     static let noReplySteps = UInt(SMFIP_NR_CONN | SMFIP_NR_MAIL | SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_BODY)
 
     /// The actions and steps to request from what the MTA offers (`offeredActions`,
