@@ -104,8 +104,17 @@ for _, action in ipairs({SMFIF_ADDHDRS, SMFIF_CHGHDRS, SMFIF_CHGBODY}) do
 end
 check(mt.conninfo(conn, "client.example.org", "192.0.2.7"), "mt.conninfo")
 expect_continue(conn, "connect")
--- No HELO and no end-of-header: the filter has no callbacks for them, so libmilter
--- negotiated them away (SMFIP_NOHELO, SMFIP_NOEOH) and miltertest refuses to send them.
+-- The filter decides only at end of message: it asks not to be sent HELO and end of header,
+-- and not to be waited for after connect, MAIL, RCPT, each header and each body chunk. It
+-- keeps DATA (its reply acknowledges Postfix's DATA macros; see ProtocolOptions.swift).
+for _, option in ipairs({SMFIP_NOHELO, SMFIP_NOEOH, SMFIP_NR_CONN, SMFIP_NR_MAIL, SMFIP_NR_RCPT,
+                         SMFIP_NR_HDR, SMFIP_NR_BODY}) do
+    if not mt.test_option(conn, option) then fail("the filter did not ask for option " .. option) end
+end
+for _, option in ipairs({SMFIP_NODATA, SMFIP_NOBODY, SMFIP_NOHDRS, SMFIP_NOMAIL, SMFIP_NORCPT,
+                         SMFIP_NOCONNECT, SMFIP_NR_EOH}) do
+    if mt.test_option(conn, option) then fail("the filter asked for option " .. option) end
+end
 
 -- 1. Tracked: ID inserted at index 1 (below the MTA's Received), body replaced exactly.
 local before = os.time()
