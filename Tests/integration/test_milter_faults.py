@@ -161,8 +161,9 @@ def check_tracked_while_redis_was_away(milter, postfix, queue_ids, recipients):
         queue_id = queue_ids[rcpt]
         line = lines[queue_id]
         assert line["enrichment"] == "spool", line
-        # Not delayed: the message went on within the Redis timeout (plus the rewrite itself).
-        assert float(line["ms"]) < REDIS_TIMEOUT_MS + 100, (queue_id, line)
+        # Not delayed: Redis cost the message at most its timeout (plus scheduling slack on a
+        # busy test machine), whatever the rewrite itself took.
+        assert float(line["enrichment_ms"]) < REDIS_TIMEOUT_MS + 100, (queue_id, line)
         [ids[rcpt]] = header_values(got[rcpt].message, "X-MailTrail-ID")
         assert ids[rcpt] == line["id"]
     assert len(set(ids.values())) == len(recipients)
