@@ -107,6 +107,19 @@ final class Filter: @unchecked Sendable {
         for failure in result.partsFailed {
             log.warning("part \(failure.path.map(String.init).joined(separator: ".")) left as is: \(failure.reason)")
         }
+
+        // The record first: any message that leaves with an ID has its record (or the record
+        // is in the spool), even if the filter dies while modifying the message.
+        let storing = DispatchTime.now()
+        let stored = result.isTracked ? store(enrichment.record(
+            for: message, header: header, session: session, trackingID: trackingID,
+            queueID: MilterContextSymbols.queueID(milter), sentAt: now, linksWrapped: result.linksWrapped), log: log) : ""
+        let storedAt = DispatchTime.now()
+
+        // Then the changes, the ID header last: Postfix commits a replaced body when the next
+        // (non-body) change arrives, so a message carries X-MailTrail-ID only if its new body
+        // is complete. Cut off before that (the filter killed, the MTA gone), the message keeps
+        // its original body and no ID.
         do {
             try apply(result.headerEdits, to: message, milter: milter)
             if result.isTracked {
@@ -121,34 +134,34 @@ final class Filter: @unchecked Sendable {
             log.info("not tracked: \(result.skip!)")
             return
         }
-        let record = enrichment.record(for: message, header: header, session: session, trackingID: trackingID,
-                                       queueID: MilterContextSymbols.queueID(milter), sentAt: now,
-                                       linksWrapped: result.linksWrapped)
-        var stored = "redis"
-        let storing = DispatchTime.now()
-        do {
-            switch try writer.submit(record.commands(schema: settings.keySchema, ttlSeconds: Int(settings.messageTTL))) {
-            case .written: break
-            case .spooled(let reason):
-                stored = "spool"
-                if let reason { log.warning("Redis unavailable, enrichment spooled: \(reason)") }
-            case .rejected(let why):
-                stored = "lost"
-                log.error("Redis refused the enrichment record: \(why)")
-            }
-        } catch {
-            stored = "lost"
-            log.error("enrichment record lost: Redis unavailable and spool failed: \(error)")
-        }
         // ms: the whole end of message; enrichment_ms: the part spent on Redis or the spool,
         // bounded by redis_connect_timeout + redis_timeout whatever state Redis is in.
-        let end = DispatchTime.now()
         log.info("tracked", metadata: [
             "id": "\(trackingID.hex)", "links": "\(result.linksWrapped)", "pixels": "\(result.pixelsInserted)",
-            "enrichment": "\(stored)", "ms": "\(Self.milliseconds(from: started, to: end))",
-            "enrichment_ms": "\(Self.milliseconds(from: storing, to: end))",
+            "enrichment": "\(stored)", "ms": "\(Self.milliseconds(from: started, to: DispatchTime.now()))",
+            "enrichment_ms": "\(Self.milliseconds(from: storing, to: storedAt))",
             "buffer": "\(spilled ? "file" : "memory")",
         ])
+    }
+
+    /// Writes the enrichment record to Redis, or to the spool when Redis cannot take it;
+    /// returns where it went (`redis`, `spool` or `lost`), having logged any trouble.
+    private func store(_ record: EnrichmentRecord, log: Logger) -> String {
+        do {
+            switch try writer.submit(record.commands(schema: settings.keySchema, ttlSeconds: Int(settings.messageTTL))) {
+            case .written:
+                return "redis"
+            case .spooled(let reason):
+                if let reason { log.warning("Redis unavailable, enrichment spooled: \(reason)") }
+                return "spool"
+            case .rejected(let why):
+                log.error("Redis refused the enrichment record: \(why)")
+                return "lost"
+            }
+        } catch {
+            log.error("enrichment record lost: Redis unavailable and spool failed: \(error)")
+            return "lost"
+        }
     }
 
     private static func milliseconds(from start: DispatchTime, to end: DispatchTime) -> String {

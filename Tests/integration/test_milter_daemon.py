@@ -17,8 +17,7 @@ import time
 
 import pytest
 
-from harness import (CORPUS, MilterProcess, free_port, pid_alive, run, tracked_lines, wait_until,
-                     write_config)
+from harness import CORPUS, MilterProcess, pid_alive, run, tracked_lines, wait_until
 
 pytestmark = pytest.mark.needs_milter
 

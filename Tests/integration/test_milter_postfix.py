@@ -16,8 +16,6 @@ import base64
 import json
 import os
 import re
-import subprocess
-from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
 import pytest
