@@ -19,8 +19,6 @@ import pytest
 
 from harness import CORPUS, MilterProcess, pid_alive, run, tracked_lines, wait_until
 
-pytestmark = pytest.mark.needs_milter
-
 SENDER = "app@mail.example.com"
 EX_CONFIG = 78
 

@@ -26,8 +26,6 @@ import pytest
 import mailcheck
 from harness import CORPUS, strip_leading_received, tracked_lines, wait_until
 
-pytestmark = pytest.mark.needs_milter
-
 SENDER = "app@mail.example.com"
 CORPUS_FILES = sorted(CORPUS.glob("*.eml"))
 TTL = 10 * 86400
@@ -256,33 +254,26 @@ class Sender(threading.Thread):
         assert not self.is_alive()
 
 
-def kill_mid_run(milter, postfix, prefix):
+def kill_mid_run(milters, first, postfix, prefix):
     """Starts sending, kills the milter once 5 messages are tracked, keeps sending while it is
     dead, restarts it on the same socket and sends some more. Returns (sender, restarted)."""
     sender = Sender(postfix, prefix)
     sender.start()
-    wait_until(lambda: len(tracked_lines(milter.log())) >= 5, 60, "5 tracked messages")
-    milter.kill()
+    wait_until(lambda: len(tracked_lines(first.log())) >= 5, 60, "5 tracked messages")
+    first.kill()
     killed_at = sender.count()
     wait_until(lambda: sender.count() >= killed_at + 5, 60, "5 messages sent with the milter dead")
-    restarted = milter.factory(config=milter.config)
+    restarted = milters(config=first.config)
     sender.finish_after(5)
-    return sender, restarted, killed_at
+    return sender, restarted
 
 
-@pytest.fixture
-def killable_milter(milter, redis_server):
-    process = milter(redis_server)
-    process.factory = milter
-    return process
-
-
-def test_milter_killed_with_default_action_accept(killable_milter, postfix_instance, redis_server,
+def test_milter_killed_with_default_action_accept(milter, postfix_instance, redis_server,
                                                   mailtrail_cli, tracking_base):
     cli = mailtrail_cli
-    first = killable_milter
+    first = milter(redis_server)
     postfix = postfix_instance(milter=first.postfix_socket, default_action="accept")
-    sender, restarted, killed_at = kill_mid_run(first, postfix, "kill-accept")
+    sender, restarted = kill_mid_run(milter, first, postfix, "kill-accept")
     # accept: nothing refused, everything delivered.
     assert all(refusal is None for _, _, _, refusal in sender.outcomes), sender.outcomes
     got = postfix.wait_for_recipients([rcpt for rcpt, _, _, _ in sender.outcomes], timeout=60)
@@ -310,9 +301,8 @@ def test_milter_killed_with_default_action_accept(killable_milter, postfix_insta
     assert len(tracked_lines(restarted.log())) >= 5
 
 
-def test_milter_killed_with_default_action_tempfail(killable_milter, postfix_instance,
-                                                    redis_server):
-    first = killable_milter
+def test_milter_killed_with_default_action_tempfail(milter, postfix_instance, redis_server):
+    first = milter(redis_server)
     postfix = postfix_instance(milter=first.postfix_socket, default_action="tempfail")
     sender = Sender(postfix, "kill-tempfail")
     sender.start()
@@ -333,7 +323,7 @@ def test_milter_killed_with_default_action_tempfail(killable_milter, postfix_ins
                for _, _, _, refusal in sender.outcomes if refusal), sender.outcomes
     assert postfix.queue_size() >= 3
 
-    restarted = killable_milter.factory(config=first.config)
+    restarted = milter(config=first.config)
     postfix.flush()
     # SMTP clients retry their refused messages; the queued ones go out once flushed.
     retried = postfix.smtp_send([(SENDER, [rcpt], data) for rcpt, data in refused])

@@ -18,8 +18,6 @@ from harness import MailtrailCLI, run, write_keys
 
 SCRIPT = Path(__file__).resolve().parent / "milter" / "track.lua"
 
-pytestmark = pytest.mark.needs_milter
-
 
 def miltertest(process, binaries, config: Path, work_dir: Path, check: bool = True):
     return run(["miltertest", "-s", SCRIPT, "-D", f"socket={process.socket}",

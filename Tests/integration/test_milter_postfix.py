@@ -24,8 +24,6 @@ import mailcheck
 from harness import (CORPUS, MailtrailCLI, PostfixInstance, free_ports, received_queue_id, run,
                      strip_leading_received, tracked_lines)
 
-pytestmark = pytest.mark.needs_milter
-
 MILTER_SETTINGS = {"max_message_size": "25M", "memory_buffer_size": "1M"}
 CORPUS_FILES = sorted(CORPUS.glob("*.eml"))
 SENDER = "app@mail.example.com"
