@@ -15,8 +15,6 @@ import stat
 import subprocess
 import time
 
-import pytest
-
 from harness import CORPUS, MilterProcess, pid_alive, run, tracked_lines, wait_until
 
 SENDER = "app@mail.example.com"

@@ -21,8 +21,6 @@ import smtplib
 import threading
 import time
 
-import pytest
-
 import mailcheck
 from harness import CORPUS, strip_leading_received, tracked_lines, wait_until
 
