@@ -6,7 +6,7 @@ import Rewrite
 import Store
 
 /// Everything the callbacks share: the settings, the engine, the Redis writer, and the
-/// count of open sessions. Built once in `main`; its own state is lock-protected.
+/// sessions and messages in flight. Built once in `main`; its own state is lock-protected.
 final class Filter: @unchecked Sendable {
     let settings: Settings
     let rewriter: MessageRewriter
@@ -66,7 +66,7 @@ final class Filter: @unchecked Sendable {
     func finish(_ message: MessageInProgress, session: MilterSession, milter: MilterContext) {
         let started = DispatchTime.now()
         var log = self.log
-        log[metadataKey: "queue-id"] = "\(MilterContextSymbols.queueID(milter) ?? "NOQUEUE")"
+        log[metadataKey: "queue-id"] = "\(milter.queueID ?? "NOQUEUE")"
         log[metadataKey: "size"] = "\(message.bodySize)"
 
         if message.tooLarge {
@@ -113,7 +113,7 @@ final class Filter: @unchecked Sendable {
         let storing = DispatchTime.now()
         let stored = result.isTracked ? store(enrichment.record(
             for: message, header: header, session: session, trackingID: trackingID,
-            queueID: MilterContextSymbols.queueID(milter), sentAt: now, linksWrapped: result.linksWrapped), log: log) : ""
+            queueID: milter.queueID, sentAt: now, linksWrapped: result.linksWrapped), log: log) : ""
         let storedAt = DispatchTime.now()
 
         // Then the changes, the ID header last: Postfix commits a replaced body when the next
@@ -185,12 +185,5 @@ final class Filter: @unchecked Sendable {
                 }
             }
         }
-    }
-}
-
-enum MilterContextSymbols {
-    /// Postfix's queue id, known from DATA on.
-    static func queueID(_ milter: MilterContext) -> String? {
-        FilterCallbacks.symbol(milter.ctx, "i")
     }
 }

@@ -86,38 +86,3 @@ struct MilterRunner {
     /// milter_content_timeout, and systemd's default stop timeout).
     static let drainTimeout = 30.0
 }
-
-/// `smfi_main` on its own thread, so that the main thread is free to take the termination
-/// signals (see `SignalMask`) and stop libmilter only once messages in progress are done.
-final class LibmilterThread: @unchecked Sendable {
-    private let lock = NSLock()
-    private var done = false
-    private var rc: Int32 = MI_SUCCESS
-
-    func start() {
-        let thread = Thread { [self] in
-            let result = smfi_main()
-            lock.lock(); rc = result; done = true; lock.unlock()
-        }
-        thread.name = "libmilter"
-        thread.start()
-    }
-
-    /// True once `smfi_main` returned (after smfi_stop, or on its own after a failure).
-    var finished: Bool { lock.lock(); defer { lock.unlock() }; return done }
-    var result: Int32 { lock.lock(); defer { lock.unlock() }; return rc }
-}
-
-/// Mode and group of a unix milter socket, so the `postfix` user can connect.
-enum UnixSocketPermissions {
-    static func apply(path: String, mode: Int, group: String) throws {
-        guard chmod(path, mode_t(mode)) == 0 else {
-            MilterCommand.fail("chmod \(path): \(String(cString: strerror(errno)))")
-        }
-        guard !group.isEmpty else { return }
-        guard let gr = getgrnam(group) else { MilterCommand.fail("milter_socket_group: no group \"\(group)\"") }
-        guard chown(path, uid_t.max, gr.pointee.gr_gid) == 0 else {
-            MilterCommand.fail("chown \(path): \(String(cString: strerror(errno)))")
-        }
-    }
-}
