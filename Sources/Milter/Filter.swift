@@ -6,7 +6,7 @@ import Rewrite
 import Store
 
 /// Everything the callbacks share: the settings, the engine, the Redis writer, and the
-/// count of open sessions. Built once in `main`; its own state is lock-protected.
+/// sessions and messages in flight. Built once in `main`; its own state is lock-protected.
 final class Filter: @unchecked Sendable {
     let settings: Settings
     let rewriter: MessageRewriter
@@ -16,9 +16,12 @@ final class Filter: @unchecked Sendable {
     private let enrichment: EnrichmentBuilder
     /// Bounds how many spilled (large) bodies are held in memory at once, which bounds
     /// the filter's peak memory whatever the number of concurrent large messages.
-    private let largeBodies = DispatchSemaphore(value: 2)
-    private let sessions = NSCondition()
-    private var openSessions = 0
+    private let largeBodies = DispatchSemaphore(value: Filter.largeBodiesAtOnce)
+    static let largeBodiesAtOnce = 2
+    /// How long a large message waits for its turn before it passes untouched (seconds).
+    static let largeBodyWait = 20.0
+    /// Open sessions and messages in progress, for a stop that lets messages finish.
+    let inFlight = InFlight()
     let log = Logger(label: "mailtrail-milter")
 
     init(settings: Settings) throws {
@@ -56,26 +59,6 @@ final class Filter: @unchecked Sendable {
         BodyBuffer(memoryLimit: settings.memoryBufferSize, spoolDirectory: bodyDirectory)
     }
 
-    // MARK: - Sessions (for a clean stop)
-
-    func sessionOpened() {
-        sessions.lock(); openSessions += 1; sessions.unlock()
-    }
-
-    func sessionClosed() {
-        sessions.lock(); openSessions -= 1; sessions.broadcast(); sessions.unlock()
-    }
-
-    /// Waits until every session has closed, or `timeout` seconds.
-    func drain(timeout: Double) {
-        let deadline = Date(timeIntervalSinceNow: timeout)
-        sessions.lock()
-        while openSessions > 0 && sessions.wait(until: deadline) {}
-        let left = openSessions
-        sessions.unlock()
-        if left > 0 { log.warning("stopping with \(left) session(s) still open") }
-    }
-
     // MARK: - End of message
 
     /// Tracks the message if it should be, and records its enrichment. Whatever happens,
@@ -83,7 +66,8 @@ final class Filter: @unchecked Sendable {
     func finish(_ message: MessageInProgress, session: MilterSession, milter: MilterContext) {
         let started = DispatchTime.now()
         var log = self.log
-        log[metadataKey: "queue-id"] = "\(MilterContextSymbols.queueID(milter) ?? "NOQUEUE")"
+        log[metadataKey: "queue-id"] = "\(milter.queueID ?? "NOQUEUE")"
+        log[metadataKey: "size"] = "\(message.bodySize)"
 
         if message.tooLarge {
             log.info("not tracked: larger than max_message_size (\(settings.maxMessageSize) bytes)")
@@ -93,25 +77,49 @@ final class Filter: @unchecked Sendable {
             log.error("not tracked: \(failure)")
             return
         }
-        let body: [UInt8]
-        do {
-            if message.body.isSpilled { largeBodies.wait() }
-            body = try message.body.contents()
-        } catch {
-            if message.body.isSpilled { largeBodies.signal() }
-            log.error("not tracked: cannot read the buffered body: \(error)")
-            return
+        // Spilled (large) bodies are rewritten a few at a time: that bounds the filter's peak
+        // memory whatever the number of large messages arriving at once. One that cannot get
+        // a turn in time passes untouched, well inside Postfix's milter_content_timeout.
+        let spilled = message.body.isSpilled
+        if spilled {
+            guard largeBodies.wait(timeout: .now() + Self.largeBodyWait) == .success else {
+                log.warning("not tracked: waited \(Int(Self.largeBodyWait)) s in vain for one of \(Self.largeBodiesAtOnce) turns to rewrite a large message")
+                return
+            }
         }
-        defer { if message.body.isSpilled { largeBodies.signal() } }
+        defer { if spilled { largeBodies.signal() } }
 
         let header = HeaderBlock(milterFields: message.headers)
         let trackingID = TrackingID.random()
         let now = Date()
-        let result = rewriter.rewrite(header: header, body: body, sender: message.sender,
+        let result: MessageRewriter.Result
+        do {
+            // The buffer lets go of the body here, so that the original is freed as soon as the
+            // rewrite is done, before the new body goes back to the MTA.
+            let body = try message.body.contents()
+            message.body.discard()
+            result = rewriter.rewrite(header: header, body: body, sender: message.sender,
                                       trackingID: trackingID, issuedAt: UInt32(clamping: Int(now.timeIntervalSince1970)))
+        } catch {
+            log.error("not tracked: \(error)")
+            return
+        }
         for failure in result.partsFailed {
             log.warning("part \(failure.path.map(String.init).joined(separator: ".")) left as is: \(failure.reason)")
         }
+
+        // The record first: any message that leaves with an ID has its record (or the record
+        // is in the spool), even if the filter dies while modifying the message.
+        let storing = DispatchTime.now()
+        let stored = result.isTracked ? store(enrichment.record(
+            for: message, header: header, session: session, trackingID: trackingID,
+            queueID: milter.queueID, sentAt: now, linksWrapped: result.linksWrapped), log: log) : ""
+        let storedAt = DispatchTime.now()
+
+        // Then the changes, the ID header last: Postfix commits a replaced body when the next
+        // (non-body) change arrives, so a message carries X-MailTrail-ID only if its new body
+        // is complete. Cut off before that (the filter killed, the MTA gone), the message keeps
+        // its original body and no ID.
         do {
             try apply(result.headerEdits, to: message, milter: milter)
             if result.isTracked {
@@ -126,29 +134,38 @@ final class Filter: @unchecked Sendable {
             log.info("not tracked: \(result.skip!)")
             return
         }
-        let record = enrichment.record(for: message, header: header, session: session, trackingID: trackingID,
-                                       queueID: MilterContextSymbols.queueID(milter), sentAt: now,
-                                       linksWrapped: result.linksWrapped)
-        var stored = "redis"
-        do {
-            switch try writer.submit(record.commands(schema: settings.keySchema, ttlSeconds: Int(settings.messageTTL))) {
-            case .written: break
-            case .spooled(let reason):
-                stored = "spool"
-                if let reason { log.warning("Redis unavailable, enrichment spooled: \(reason)") }
-            case .rejected(let why):
-                stored = "lost"
-                log.error("Redis refused the enrichment record: \(why)")
-            }
-        } catch {
-            stored = "lost"
-            log.error("enrichment record lost: Redis unavailable and spool failed: \(error)")
-        }
-        let ms = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e6
+        // ms: the whole end of message; enrichment_ms: the part spent on Redis or the spool,
+        // bounded by redis_connect_timeout + redis_timeout whatever state Redis is in.
         log.info("tracked", metadata: [
             "id": "\(trackingID.hex)", "links": "\(result.linksWrapped)", "pixels": "\(result.pixelsInserted)",
-            "enrichment": "\(stored)", "ms": "\(String(format: "%.1f", ms))",
+            "enrichment": "\(stored)", "ms": "\(Self.milliseconds(from: started, to: DispatchTime.now()))",
+            "enrichment_ms": "\(Self.milliseconds(from: storing, to: storedAt))",
+            "buffer": "\(spilled ? "file" : "memory")",
         ])
+    }
+
+    /// Writes the enrichment record to Redis, or to the spool when Redis cannot take it;
+    /// returns where it went (`redis`, `spool` or `lost`), having logged any trouble.
+    private func store(_ record: EnrichmentRecord, log: Logger) -> String {
+        do {
+            switch try writer.submit(record.commands(schema: settings.keySchema, ttlSeconds: Int(settings.messageTTL))) {
+            case .written:
+                return "redis"
+            case .spooled(let reason):
+                if let reason { log.warning("Redis unavailable, enrichment spooled: \(reason)") }
+                return "spool"
+            case .rejected(let why):
+                log.error("Redis refused the enrichment record: \(why)")
+                return "lost"
+            }
+        } catch {
+            log.error("enrichment record lost: Redis unavailable and spool failed: \(error)")
+            return "lost"
+        }
+    }
+
+    private static func milliseconds(from start: DispatchTime, to end: DispatchTime) -> String {
+        String(format: "%.1f", Double(end.uptimeNanoseconds - start.uptimeNanoseconds) / 1e6)
     }
 
     /// Applies top-level header edits through libmilter.
@@ -168,12 +185,5 @@ final class Filter: @unchecked Sendable {
                 }
             }
         }
-    }
-}
-
-enum MilterContextSymbols {
-    /// Postfix's queue id, known from DATA on.
-    static func queueID(_ milter: MilterContext) -> String? {
-        FilterCallbacks.symbol(milter.ctx, "i")
     }
 }

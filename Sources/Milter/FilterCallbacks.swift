@@ -15,7 +15,10 @@ enum FilterCallbacks {
         var desc = smfiDesc()
         desc.xxfi_name = name
         desc.xxfi_version = SMFI_VERSION
-        desc.xxfi_flags = UInt(SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY)
+        desc.xxfi_flags = ProtocolOptions.actions
+        desc.xxfi_negotiate = { ctx, f0, f1, _, _, pf0, pf1, pf2, pf3 in
+            FilterCallbacks.negotiate(ctx, f0, f1, pf0, pf1, pf2, pf3)
+        }
         desc.xxfi_connect = { ctx, host, addr in FilterCallbacks.connect(ctx, host, addr) }
         desc.xxfi_envfrom = { ctx, argv in FilterCallbacks.envfrom(ctx, argv) }
         desc.xxfi_envrcpt = { ctx, argv in FilterCallbacks.envrcpt(ctx, argv) }
@@ -37,13 +40,13 @@ enum FilterCallbacks {
     /// The session, created on first use when the MTA sent no connect event.
     private static func sessionCreating(_ ctx: OpaquePointer?) -> MilterSession {
         if let s = session(ctx) { return s }
-        let s = MilterSession(clientAddress: symbol(ctx, "{client_addr}") ?? "", clientHostname: "")
+        let s = MilterSession(clientAddress: symbol(ctx, "{client_addr}") ?? "")
         attach(s, to: ctx)
         return s
     }
 
     private static func attach(_ session: MilterSession, to ctx: OpaquePointer?) {
-        filter.sessionOpened()
+        filter.inFlight.sessionOpened()
         smfi_setpriv(ctx, Unmanaged.passRetained(session).toOpaque())
     }
 
@@ -58,13 +61,27 @@ enum FilterCallbacks {
 
     // MARK: - Callbacks
 
+    /// The first callback of a connection: asks for what `ProtocolOptions` says and creates
+    /// the session, which remembers the steps that need no reply.
+    static func negotiate(_ ctx: OpaquePointer?, _ offeredActions: UInt, _ offeredSteps: UInt,
+                          _ actions: UnsafeMutablePointer<UInt>?, _ steps: UnsafeMutablePointer<UInt>?,
+                          _ f2: UnsafeMutablePointer<UInt>?, _ f3: UnsafeMutablePointer<UInt>?) -> sfsistat {
+        let wanted = ProtocolOptions.negotiate(offeredActions: offeredActions, offeredSteps: offeredSteps)
+        actions?.pointee = wanted.actions
+        steps?.pointee = wanted.steps
+        f2?.pointee = 0
+        f3?.pointee = 0
+        let s = sessionCreating(ctx)
+        s.noReply = wanted.steps & ProtocolOptions.noReplySteps
+        return SMFIS_CONTINUE
+    }
+
     static func connect(_ ctx: OpaquePointer?, _ host: UnsafeMutablePointer<CChar>?,
                         _ addr: UnsafeMutablePointer<sockaddr>?) -> sfsistat {
-        let hostname = host.map { String(cString: $0) } ?? ""
-        let address = addr.flatMap(SocketAddress.text) ?? symbol(ctx, "{client_addr}") ?? ""
-        if let old = session(ctx) { _ = old; release(ctx) }
-        attach(MilterSession(clientAddress: address, clientHostname: hostname), to: ctx)
-        return SMFIS_CONTINUE
+        let s = sessionCreating(ctx)
+        s.clientHostname = host.map { String(cString: $0) } ?? ""
+        s.clientAddress = addr.flatMap(SocketAddress.text) ?? symbol(ctx, "{client_addr}") ?? ""
+        return s.proceed(UInt(SMFIP_NR_CONN))
     }
 
     static func envfrom(_ ctx: OpaquePointer?, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> sfsistat {
@@ -72,51 +89,74 @@ enum FilterCallbacks {
         let sender = argv?.pointee.map { String(cString: $0) } ?? ""
         let message = MessageInProgress(sender: Address.stripBrackets(sender), body: filter.makeBodyBuffer())
         message.saslUser = symbol(ctx, "{auth_authen}")
+        endMessage(of: s)
         s.message = message
-        return SMFIS_CONTINUE
+        filter.inFlight.messageStarted()
+        return s.proceed(UInt(SMFIP_NR_MAIL))
     }
 
     static func envrcpt(_ ctx: OpaquePointer?, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> sfsistat {
-        if let m = session(ctx)?.message, let rcpt = argv?.pointee {
+        guard let s = session(ctx) else { return SMFIS_CONTINUE }
+        if let m = s.message, let rcpt = argv?.pointee {
             m.recipients.append(Address.stripBrackets(String(cString: rcpt)))
         }
-        return SMFIS_CONTINUE
+        return s.proceed(UInt(SMFIP_NR_RCPT))
     }
 
     static func header(_ ctx: OpaquePointer?, _ name: UnsafeMutablePointer<CChar>?,
                        _ value: UnsafeMutablePointer<CChar>?) -> sfsistat {
-        guard let m = session(ctx)?.message, let name, let value else { return SMFIS_CONTINUE }
-        let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(value).assumingMemoryBound(to: UInt8.self),
-                                        count: strlen(value))
-        m.headers.append((String(cString: name), Array(bytes)))
-        return SMFIS_CONTINUE
+        guard let s = session(ctx) else { return SMFIS_CONTINUE }
+        if let m = s.message, let name, let value {
+            let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(value).assumingMemoryBound(to: UInt8.self),
+                                            count: strlen(value))
+            m.headers.append((String(cString: name), Array(bytes)))
+        }
+        return s.proceed(UInt(SMFIP_NR_HDR))
     }
 
     static func body(_ ctx: OpaquePointer?, _ bytes: UnsafeMutablePointer<UInt8>?, _ length: Int) -> sfsistat {
-        guard let m = session(ctx)?.message, let bytes else { return SMFIS_CONTINUE }
-        if m.tooLarge || m.bufferFailure != nil { return SMFIS_CONTINUE }
-        if m.body.count + length > filter.settings.maxMessageSize {
+        guard let s = session(ctx) else { return SMFIS_CONTINUE }
+        if let m = s.message, let bytes {
+            buffer(UnsafeBufferPointer(start: bytes, count: length), into: m)
+        }
+        return s.proceed(UInt(SMFIP_NR_BODY))
+    }
+
+    /// Keeps a body chunk, unless the message is already too large or buffering failed.
+    private static func buffer(_ chunk: UnsafeBufferPointer<UInt8>, into m: MessageInProgress) {
+        m.bodySize += chunk.count
+        if m.tooLarge || m.bufferFailure != nil { return }
+        if m.body.count + chunk.count > filter.settings.maxMessageSize {
             m.tooLarge = true
-            return SMFIS_CONTINUE
+            m.body.discard()
+            return
         }
         do {
-            try m.body.append(UnsafeBufferPointer(start: bytes, count: length))
+            try m.body.append(chunk)
         } catch {
             m.bufferFailure = "\(error)"
+            m.body.discard()
         }
-        return SMFIS_CONTINUE
     }
 
     static func endOfMessage(_ ctx: OpaquePointer?) -> sfsistat {
         guard let s = session(ctx), let m = s.message else { return SMFIS_CONTINUE }
-        s.message = nil
+        defer { endMessage(of: s) }
         filter.finish(m, session: s, milter: MilterContext(ctx: ctx))
         return SMFIS_CONTINUE
     }
 
     static func abort(_ ctx: OpaquePointer?) -> sfsistat {
-        session(ctx)?.message = nil
+        if let s = session(ctx) { endMessage(of: s) }
         return SMFIS_CONTINUE
+    }
+
+    /// Forgets the session's message in progress, if any (end of message, abort, a new
+    /// MAIL FROM without either, or the connection closing mid-message).
+    private static func endMessage(of session: MilterSession) {
+        guard session.message != nil else { return }
+        session.message = nil
+        filter.inFlight.messageEnded()
     }
 
     static func close(_ ctx: OpaquePointer?) -> sfsistat {
@@ -128,35 +168,8 @@ enum FilterCallbacks {
         // xxfi_close can arrive without a connect: priv is then NULL.
         guard let raw = smfi_getpriv(ctx) else { return }
         smfi_setpriv(ctx, nil)
-        Unmanaged<MilterSession>.fromOpaque(raw).release()
-        filter.sessionClosed()
-    }
-}
-
-/// Envelope addresses arrive as `<user@example.org>`; `<>` is the null sender.
-enum Address {
-    static func stripBrackets(_ s: String) -> String {
-        s.hasPrefix("<") && s.hasSuffix(">") && s.count >= 2 ? String(s.dropFirst().dropLast()) : s
-    }
-}
-
-/// The textual address of a connect callback's socket address.
-enum SocketAddress {
-    static func text(_ addr: UnsafeMutablePointer<sockaddr>) -> String? {
-        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
-        switch Int32(addr.pointee.sa_family) {
-        case AF_INET:
-            return addr.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { sin in
-                var a = sin.pointee.sin_addr
-                return inet_ntop(AF_INET, &a, &buffer, socklen_t(buffer.count)).map { String(cString: $0) }
-            }
-        case AF_INET6:
-            return addr.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { sin6 in
-                var a = sin6.pointee.sin6_addr
-                return inet_ntop(AF_INET6, &a, &buffer, socklen_t(buffer.count)).map { String(cString: $0) }
-            }
-        default:
-            return nil
-        }
+        let session = Unmanaged<MilterSession>.fromOpaque(raw).takeRetainedValue()
+        endMessage(of: session)
+        filter.inFlight.sessionClosed()
     }
 }

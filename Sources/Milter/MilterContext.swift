@@ -11,6 +11,9 @@ struct MilterContext {
         var description: String { "\(call) failed (connection to the MTA lost?)" }
     }
 
+    /// Postfix's queue id (the `{i}` macro), known from DATA on.
+    var queueID: String? { FilterCallbacks.symbol(ctx, "i") }
+
     /// Inserts a header right below the MTA's own `Received` header (`smfi_insheader`
     /// index 1, where opendkim puts its signature too).
     func insertHeader(_ name: String, _ value: String) throws(Failure) {

@@ -6,7 +6,7 @@ import Glibc
 import Logging
 
 /// Opens the socket, detaches, registers with libmilter and runs until a signal stops
-/// it; then waits for in-flight messages and flushes pending Redis writes.
+/// it; then lets the messages in progress finish and syncs the enrichment spool.
 struct MilterRunner {
     let filter: Filter
     let foreground: Bool
@@ -23,14 +23,26 @@ struct MilterRunner {
             MilterCommand.fail("milter_socket \(settings.milterSocket): not usable")
         }
         _ = smfi_settimeout(Int32(settings.milterTimeout.rounded()))
-        // Open now, so a port in use or an unwritable socket directory is reported here,
-        // on the terminal, rather than in the background.
-        guard smfi_opensocket(1) == MI_SUCCESS else {
-            MilterCommand.fail("cannot listen on \(settings.milterSocket): address in use or permission denied"
+        // libmilter removes an existing unix socket file before binding (rmsocket), even one
+        // a running filter still serves: refuse instead of stealing it.
+        if case let .unix(path) = settings.milterSocket, UnixSocketProbe.answers(path: path) {
+            MilterCommand.fail("cannot listen on \(settings.milterSocket): \(path) is in use by a running process"
                                + " (is another mailtrail-milter running? check milter_socket)")
         }
-        if case let .unix(path) = settings.milterSocket {
+        // Open now, so a port in use or an unwritable socket directory is reported here,
+        // on the terminal, rather than in the background.
+        errno = 0
+        guard smfi_opensocket(1) == MI_SUCCESS else {
+            let code = errno
+            let reason = code == 0 ? "cannot open the socket" : String(cString: strerror(code))
+            let hint = code == EADDRINUSE ? "is another mailtrail-milter running? check milter_socket" : "check milter_socket"
+            MilterCommand.fail("cannot listen on \(settings.milterSocket): \(reason) (\(hint))")
+        }
+        switch settings.milterSocket {
+        case let .unix(path):
             try UnixSocketPermissions.apply(path: path, mode: settings.milterSocketMode, group: settings.milterSocketGroup)
+        case let .inet(_, port), let .inet6(_, port):
+            ListenSocketOptions.disableNagle(port: port)
         }
         if !foreground { try Background.detach() }
         let log = Logger(label: "mailtrail-milter")
@@ -39,27 +51,38 @@ struct MilterRunner {
         filter.start()
         log.info("starting", metadata: ["socket": "\(settings.milterSocket)", "base": "\(settings.trackingBaseURL)"])
 
-        let rc = smfi_main()
+        let engine = LibmilterThread()
+        engine.start()
+        var reason = "libmilter stopped"
+        while !engine.finished {
+            if let signal = SignalMask.waitForTerminationSignal(timeout: 0.5) {
+                reason = SignalMask.name(signal)
+                break
+            }
+        }
 
-        log.info("stopping: waiting for in-flight messages")
-        filter.drain(timeout: 30)
+        // Messages Postfix is handing over right now finish first; libmilter keeps serving
+        // them (and any new connection) until smfi_stop.
+        let counts = filter.inFlight.counts
+        log.info("stopping (\(reason)): waiting for \(counts.messages) message(s) in progress")
+        var left = filter.inFlight.waitForMessages(timeout: Self.drainTimeout) { engine.finished }
+        // smfi_stop marks libmilter stopped at once (no new work is dispatched), then waits
+        // for the listener's select, up to 5 s: not worth waiting for on the way out.
+        Thread.detachNewThread { _ = smfi_stop() }
+        // A message that started during the wait gets a moment more; then the replies to the
+        // last end-of-message callbacks need the time to reach Postfix.
+        left = filter.inFlight.waitForMessages(timeout: 2) { engine.finished }
+        usleep(200_000)
+        if left > 0 {
+            log.warning("stopping with \(left) message(s) still in progress: Postfix applies milter_default_action to them")
+        }
         filter.stop()
         pid?.remove()
         log.info("stopped")
-        exit(rc == MI_SUCCESS ? 0 : 1)
+        exit(engine.finished && engine.result != MI_SUCCESS ? 1 : 0)
     }
-}
 
-/// Mode and group of a unix milter socket, so the `postfix` user can connect.
-enum UnixSocketPermissions {
-    static func apply(path: String, mode: Int, group: String) throws {
-        guard chmod(path, mode_t(mode)) == 0 else {
-            MilterCommand.fail("chmod \(path): \(String(cString: strerror(errno)))")
-        }
-        guard !group.isEmpty else { return }
-        guard let gr = getgrnam(group) else { MilterCommand.fail("milter_socket_group: no group \"\(group)\"") }
-        guard chown(path, uid_t.max, gr.pointee.gr_gid) == 0 else {
-            MilterCommand.fail("chown \(path): \(String(cString: strerror(errno)))")
-        }
-    }
+    /// How long a stop waits for messages in progress (well inside Postfix's
+    /// milter_content_timeout, and systemd's default stop timeout).
+    static let drainTimeout = 30.0
 }

@@ -5,8 +5,9 @@ import Daemon
 import Glibc
 import Logging
 
-// Before anything else, and before any thread exists: see SignalMask.
+// Before anything else, and before any thread exists: see SignalMask and MemoryPolicy.
 SignalMask.blockTerminationSignals()
+MemoryPolicy.apply()
 
 /// `mailtrail-milter`: the libmilter filter Postfix calls to track a message.
 struct MilterCommand: ParsableCommand {

@@ -282,10 +282,53 @@ class RedisServer:
         except (OSError, ValueError):
             return None
 
+    def command(self, *args: str | bytes | int):
+        """One command through a direct RESP connection (see redis_command)."""
+        return redis_command(self.host, self.port, *args)
+
+    def hash(self, key: str) -> dict[str, str]:
+        """HGETALL as a dict of text (empty when the key does not exist)."""
+        reply = self.command("HGETALL", key)
+        return {reply[i].decode(): reply[i + 1].decode() for i in range(0, len(reply), 2)}
+
     def cli(self, *args: str) -> str:
         """One redis-cli command; its raw output without the trailing newline."""
         out = run(["redis-cli", "-h", self.host, "-p", str(self.port), "--no-auth-warning", *args])
         return out.stdout.decode().rstrip("\n")
+
+
+def redis_command(host: str, port: int, *args: str | bytes | int, timeout: float = 10):
+    """One Redis command over a fresh connection (RESP2): bulk strings come back as bytes,
+    integers as int, arrays as lists, nil as None; an error reply raises RuntimeError."""
+    parts = [a if isinstance(a, bytes) else str(a).encode() for a in args]
+    request = b"*%d\r\n" % len(parts) + b"".join(b"$%d\r\n%s\r\n" % (len(p), p) for p in parts)
+    with socket.create_connection((host, port), timeout=timeout) as connection:
+        connection.sendall(request)
+        reader = connection.makefile("rb")
+        return _resp_read(reader)
+
+
+def _resp_read(reader):
+    line = reader.readline()
+    if not line.endswith(b"\r\n"):
+        raise RuntimeError(f"truncated Redis reply {line!r}")
+    kind, rest = line[:1], line[1:-2]
+    if kind == b"+":
+        return rest.decode()
+    if kind == b"-":
+        raise RuntimeError(rest.decode(errors="replace"))
+    if kind == b":":
+        return int(rest)
+    if kind == b"$":
+        size = int(rest)
+        if size < 0:
+            return None
+        data = reader.read(size + 2)
+        return data[:-2]
+    if kind == b"*":
+        count = int(rest)
+        return None if count < 0 else [_resp_read(reader) for _ in range(count)]
+    raise RuntimeError(f"unknown Redis reply {line!r}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -370,6 +413,7 @@ class PostfixInstance:
         self.default_action = default_action
         self.hold = hold
         self.running = False
+        self._parsed: dict[Path, Captured] = {}
 
     def _script(self, *args, input: bytes | None = None, check: bool = True):
         return run([SCRIPTS / "postfix-instance.sh", args[0], self.directory, *args[1:]],
@@ -455,6 +499,34 @@ class PostfixInstance:
                 f"maillog tail:\n{self.maillog_tail()}") from None
         return self.captured()
 
+    def captured_by_recipient(self) -> dict[str, list[Captured]]:
+        """Every complete capture, grouped by envelope recipient (each file parsed once)."""
+        found: dict[str, list[Captured]] = {}
+        for path in self.capture_paths():
+            if path not in self._parsed:
+                self._parsed[path] = parse_capture(path.read_bytes(), path)
+            for recipient in self._parsed[path].recipients:
+                found.setdefault(recipient, []).append(self._parsed[path])
+        return found
+
+    def wait_for_recipients(self, recipients: Iterable[str], timeout: float = 30) -> dict[str, Captured]:
+        """Waits until a message for each recipient is captured; returns recipient -> message
+        (the error on timeout names the missing ones and shows the end of the maillog)."""
+        wanted = list(recipients)
+        found: dict[str, list[Captured]] = {}
+
+        def complete():
+            nonlocal found
+            found = self.captured_by_recipient()
+            return all(r in found for r in wanted)
+        try:
+            wait_until(complete, timeout, f"messages for {len(wanted)} recipient(s)", interval=0.2)
+        except TimeoutError as error:
+            missing = [r for r in wanted if r not in found]
+            raise AssertionError(f"{error}; missing {missing[:10]} ({len(missing)}), queued "
+                                 f"{self.queue_size()}\nmaillog tail:\n{self.maillog_tail()}") from None
+        return {r: found[r][0] for r in wanted}
+
     def maillog(self) -> str:
         try:
             return (self.directory / "maillog").read_text(errors="replace")
@@ -482,6 +554,18 @@ class PostfixInstance:
         """The instance's value of a main.cf parameter."""
         return run(["postconf", "-c", self.conf, "-h", name]).stdout.decode().strip()
 
+    def configure(self, **settings: object) -> None:
+        """Changes main.cf parameters of the running instance (postconf -e) and reloads it;
+        returns once the master has re-read its configuration."""
+        run(["postconf", "-c", self.conf, "-e", *[f"{k} = {v}" for k, v in settings.items()]])
+        reloads = len(re.findall(r"master\[\d+\]: reload ", self.maillog()))
+        run(["postfix", "-c", self.conf, "reload"])
+        wait_until(lambda: len(re.findall(r"master\[\d+\]: reload ", self.maillog())) > reloads,
+                   15, "postfix reload")
+        for name, value in settings.items():
+            if self.postconf(name) != str(value):
+                raise AssertionError(f"{name} is {self.postconf(name)!r} after reload, not {value!r}")
+
     def wait_for_log(self, pattern: str, timeout: float = 30) -> re.Match:
         """Waits until the maillog matches the regular expression `pattern`."""
         try:
@@ -489,3 +573,134 @@ class PostfixInstance:
                               f"maillog line matching {pattern!r}", interval=0.1)
         except TimeoutError as error:
             raise AssertionError(f"{error}\nmaillog tail:\n{self.maillog_tail()}") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# mailtrail-milter
+
+
+class MilterProcess:
+    """`mailtrail-milter -c CONFIG -f` in the foreground, its stderr in `log_path`; stopped by PID.
+
+    `socket` is the milter's own socket in libmilter syntax (inet:PORT@127.0.0.1 or
+    unix:/PATH), as in the configuration; `postfix_socket` is the same socket as Postfix
+    writes it."""
+
+    def __init__(self, binary: Path, config: Path, socket: str, log_path: Path,
+                 extra_args: Iterable[str] = ()):
+        self.binary = binary
+        self.config = config
+        self.socket = socket
+        self.log_path = log_path
+        self.extra_args = [str(a) for a in extra_args]
+        self.process: subprocess.Popen | None = None
+        self.returncode: int | None = None
+
+    @property
+    def postfix_socket(self) -> str:
+        scheme, _, rest = self.socket.partition(":")
+        if scheme == "inet":
+            port, _, host = rest.partition("@")
+            return f"inet:{host or '127.0.0.1'}:{port}"
+        return self.socket
+
+    @property
+    def port(self) -> int | None:
+        scheme, _, rest = self.socket.partition(":")
+        return int(rest.partition("@")[0]) if scheme == "inet" else None
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    def listening(self) -> bool:
+        if self.port is not None:
+            return any(f"pid={self.pid}," in entry[2] for entry in listening_on(self.port))
+        path = Path(self.socket.partition(":")[2])
+        return path.exists() and path.is_socket()
+
+    def start(self, timeout: float = 15) -> "MilterProcess":
+        """Starts the milter and waits until it listens; raises with its log when it exits."""
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [str(self.binary), "-c", str(self.config), "-f", *self.extra_args],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        self.returncode = None
+        try:
+            wait_until(lambda: self.process.poll() is not None or self.listening(), timeout,
+                       f"mailtrail-milter listening on {self.socket}")
+        except TimeoutError as error:
+            self.kill()
+            raise AssertionError(f"{error}\nmilter log:\n{self.log()}") from None
+        if self.process.poll() is not None:
+            self.returncode = self.process.returncode
+            raise AssertionError(f"mailtrail-milter exited with {self.returncode}:\n{self.log()}")
+        return self
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, timeout: float = 15) -> int | None:
+        """SIGTERM, then waits for the exit; returns the exit status (None when not started).
+        A milter that ignores SIGTERM is killed and the test fails."""
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+                raise AssertionError(f"mailtrail-milter {self.pid} ignored SIGTERM for {timeout}s")
+        self.returncode = self.process.returncode
+        return self.returncode
+
+    def kill(self) -> None:
+        """SIGKILL (a crash): no clean-up of any kind happens in the milter."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+        if self.process is not None:
+            self.returncode = self.process.returncode
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def log_lines(self, pattern: str = "") -> list[str]:
+        """Log lines matching the regular expression `pattern` (all lines when empty)."""
+        return [line for line in self.log().splitlines() if re.search(pattern, line)]
+
+    def wait_for_log(self, pattern: str, timeout: float = 30) -> re.Match:
+        try:
+            return wait_until(lambda: re.search(pattern, self.log(), re.MULTILINE), timeout,
+                              f"milter log line matching {pattern!r}", interval=0.1)
+        except TimeoutError as error:
+            raise AssertionError(f"{error}\nmilter log tail:\n"
+                                 + "\n".join(self.log().splitlines()[-30:])) from None
+
+
+# `mailtrail-milter[PID]: info: QUEUEID: tracked enrichment=redis id=HEX links=N ms=1.2 pixels=N`
+TRACKED_LINE = re.compile(r"mailtrail-milter\[\d+\]: info: (\w+): tracked (.*)$", re.MULTILINE)
+
+
+def tracked_lines(log: str) -> dict[str, dict[str, str]]:
+    """Queue id -> the key=value fields of its "tracked" log line."""
+    found = {}
+    for match in TRACKED_LINE.finditer(log):
+        found[match.group(1)] = dict(field.split("=", 1) for field in match.group(2).split()
+                                     if "=" in field)
+    return found
+
+
+def received_queue_id(message: bytes) -> str | None:
+    """The queue id in the top Received header Postfix added (`... (Postfix) with ESMTP id X`
+    or `... (Postfix, from userid 0) id X`)."""
+    received, _ = strip_leading_received(message)
+    for header in received:
+        match = re.search(rb"\(Postfix[^)]*\)(?:\s+with\s+\S+)?\s+id\s+([0-9A-Za-z]+)", header)
+        if match:
+            return match.group(1).decode()
+    return None
