@@ -24,8 +24,16 @@ extension Settings {
         do {
             spool = try Spool(directory: spoolPath(for: program))
         } catch {
-            throw ConfigError(source: "spool_directory", key: "spool_directory",
-                              message: "\(error) (the directory must be writable by the service user)")
+            var message = "\(error)"
+            switch error {
+            case .cannotCreateDirectory, .notWritable:
+                message += " (the directory must be writable by the service user)"
+            case .inUse:
+                message += " (is another instance of this program running?)"
+            default:
+                break
+            }
+            throw ConfigError(source: "spool_directory", message: message)
         }
         let endpoint = redisEndpoint
         return DurableRedisWriter(spool: spool) { RedisConnection(endpoint: endpoint) }

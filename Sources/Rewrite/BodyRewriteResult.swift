@@ -24,7 +24,7 @@ public struct BodyRewriteResult: Sendable {
 
 /// An inline text part the rewriter had to leave untouched, and why.
 public struct PartFailure: Sendable, Equatable {
-    public enum Reason: Sendable, Equatable {
+    public enum Reason: Sendable, Equatable, CustomStringConvertible {
         /// The base64 body does not decode (bad character, padding or truncation).
         case brokenBase64
         /// The quoted-printable body has an `=` that starts no valid escape.
@@ -33,6 +33,15 @@ public struct PartFailure: Sendable, Equatable {
         case unsupportedTransferEncoding(String)
         /// The part's header section is not followed by an empty line, so it has no body.
         case missingBody
+
+        public var description: String {
+            switch self {
+            case .brokenBase64: return "its base64 does not decode"
+            case .brokenQuotedPrintable: return "its quoted-printable does not decode"
+            case .unsupportedTransferEncoding(let name): return "unsupported Content-Transfer-Encoding \"\(name)\""
+            case .missingBody: return "no empty line after its headers, so no body"
+            }
+        }
     }
 
     /// Child indices from the root to the part (see `TextPart.path`).
