@@ -90,14 +90,14 @@ let package = Package(
         .testTarget(
             name: "RewriteTests",
             dependencies: [
-                "Rewrite",
+                "Rewrite", "TestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(
             name: "TrailTests",
-            dependencies: ["Trail", "Store", "CZlib", .product(name: "PropertyBased", package: "swift-property-based")]
+            dependencies: ["Trail", "Store", "CZlib", "TestSupport", .product(name: "PropertyBased", package: "swift-property-based")]
         ),
         // Test fixtures shared by the test targets: a throwaway redis-server, free ports, temp dirs.
         .target(name: "TestSupport", dependencies: ["Store"], path: "Tests/TestSupport"),

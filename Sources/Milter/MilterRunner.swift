@@ -56,7 +56,7 @@ struct MilterRunner {
         var reason = "libmilter stopped"
         while !engine.finished {
             if let signal = SignalMask.waitForTerminationSignal(timeout: 0.5) {
-                reason = SignalMask.name(signal)
+                reason = TerminationSignals.name(signal)
                 break
             }
         }

@@ -6,7 +6,7 @@ import Glibc
 import Logging
 
 // Before anything else, and before any thread exists: see SignalMask and MemoryPolicy.
-SignalMask.blockTerminationSignals()
+TerminationSignals.block()
 MemoryPolicy.apply()
 
 /// `mailtrail-milter`: the libmilter filter Postfix calls to track a message.

@@ -83,7 +83,7 @@ struct TrackerCommand: ParsableCommand {
             logger.error("\(error)")
         }
 
-        let signal = TerminationSignals.wait { ignored in
+        let signal = TrackerSignals.wait { ignored in
             logger.notice("signal ignored (restart to reload the configuration)", metadata: ["signal": "\(ignored)"])
         }
         logger.info("signal received", metadata: ["signal": "\(signal)"])

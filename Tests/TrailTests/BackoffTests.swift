@@ -1,6 +1,7 @@
 import PropertyBased
 import Testing
 @testable import Trail
+@_exported import TestSupport
 
 @Suite struct BackoffTests {
     @Test func boundsDoubleUpToTheCap() {
@@ -19,7 +20,7 @@ import Testing
         await propertyCheck(count: 200, input: Gen.int(in: 1...40), Gen.uint64()) { failures, seed in
             let backoff = Backoff(base: 0.5, cap: 30)
             let bound = backoff.bound(afterFailures: failures)
-            var generator = SplitMix64(seed: seed)
+            var generator = SeededGenerator(seed: seed)
             let delays = (0..<400).map { _ in backoff.delay(afterFailures: failures, using: &generator) }
             #expect(delays.allSatisfy { $0 >= 0 && $0 <= bound })
             // Full jitter: the draws reach both ends of the range, not just its top.
@@ -29,15 +30,3 @@ import Testing
     }
 }
 
-/// A small seeded generator, so random delays are repeatable in tests.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
