@@ -38,8 +38,10 @@ integration-test: build
 demo: deps
 	scripts/demo.sh
 
+# Figures beside a reference measured in the same run (not pass/fail tests).
 bench: deps
 	bench/rewrite
+	bench/tracker
 
 clean:
 	rm -rf .build

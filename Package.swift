@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "mailtrail", targets: ["Trail"]),
         .executable(name: "mailtrail-milter", targets: ["Milter"]),
+        .executable(name: "mailtrail-tracker", targets: ["Tracker"]),
         .executable(name: "rewrite-bench", targets: ["RewriteBench"]),
         .library(name: "Rewrite", targets: ["Rewrite"]),
     ],
@@ -15,6 +16,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // System libraries (pkg-config names: zlib, milter, hiredis).
@@ -63,6 +66,27 @@ let package = Package(
         // bench/rewrite: engine throughput beside a plain copy (not part of the tests).
         .executableTarget(name: "RewriteBench", dependencies: ["Rewrite"], path: "bench/RewriteBench"),
 
+        // The tracker: HTTP server (SwiftNIO), request routing, the event pipeline to Redis.
+        .target(
+            name: "TrackerCore",
+            dependencies: [
+                "Rewrite", "Config", "Store",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "Tracker",
+            dependencies: [
+                "TrackerCore", "Config", "Daemon",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         .testTarget(
             name: "RewriteTests",
             dependencies: [
@@ -71,10 +95,23 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store"]),
         .testTarget(
             name: "TrailTests",
             dependencies: ["Trail", "Store", "CZlib", .product(name: "PropertyBased", package: "swift-property-based")]
+        ),
+        // Test fixtures shared by the test targets: a throwaway redis-server, free ports, temp dirs.
+        .target(name: "TestSupport", dependencies: ["Store"], path: "Tests/TestSupport"),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
+        .testTarget(
+            name: "TrackerTests",
+            dependencies: [
+                "TrackerCore", "Rewrite", "Config", "Store", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v5]

@@ -5,9 +5,11 @@
 # started (by PID) when it ends, even on error or Ctrl-C.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-BIN="$ROOT/.build/release"
+# MAILTRAIL_DEMO_BUILD=debug reuses the debug build (the test suite runs the demo that way).
+BUILD="${MAILTRAIL_DEMO_BUILD:-release}"
+BIN="$ROOT/.build/$BUILD"
 DIR="${MAILTRAIL_DEMO_DIR:-/tmp/mailtrail-demo}"
-MESSAGE="$ROOT/Tests/Fixtures/corpus/messages/postmark-basic-welcome.alt-qp.eml"
+MESSAGE="$ROOT/Tests/Fixtures/corpus/messages/munroe-email.alt-qp.eml"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -34,8 +36,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-step "building release binaries"
-(cd "$ROOT" && swift build -c release --product mailtrail --product mailtrail-milter --product mailtrail-tracker 2>&1 | tail -1)
+step "building $BUILD binaries"
+(cd "$ROOT" && swift build -c "$BUILD" 2>&1 | tail -1)
 
 step "configuration ($DIR/mailtrail.conf)"
 "$BIN/mailtrail" keygen > "$DIR/keys"; chmod 600 "$DIR/keys"

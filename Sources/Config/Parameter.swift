@@ -85,7 +85,7 @@ extension Settings {
                   apply: { $0.messageTTL = try ConfigValue.duration($1) }, current: { seconds($0.messageTTL) }),
         Parameter(name: "events_max_length", defaultValue: "1000000", summary: "Approximate cap of the mt:events stream (XADD MAXLEN ~).",
                   apply: { $0.eventsMaxLength = try ConfigValue.integer($1, in: 1000...Int(Int32.max)) }, current: { "\($0.eventsMaxLength)" }),
-        Parameter(name: "spool_directory", defaultValue: "/var/spool/mailtrail", summary: "Where writes wait while Redis is unreachable.",
+        Parameter(name: "spool_directory", defaultValue: "/var/lib/mailtrail", summary: "Where writes wait while Redis is unreachable (each program in its own subdirectory); the systemd units create it (StateDirectory).",
                   apply: { $0.spoolDirectory = $1 }, current: { $0.spoolDirectory }),
 
         // mailtrail-milter.
@@ -115,14 +115,25 @@ extension Settings {
                   apply: { let hp = try ConfigValue.hostPort($1); $0.trackerListen = hp },
                   current: { $0.trackerListen.host.contains(":") ? "[\($0.trackerListen.host)]:\($0.trackerListen.port)" : "\($0.trackerListen.host):\($0.trackerListen.port)" }),
         Parameter(name: "trusted_proxies", defaultValue: "127.0.0.1, ::1",
-                  summary: "Peers whose X-Real-IP / X-Forwarded-For is believed.",
-                  apply: { $0.trustedProxies = ConfigValue.list($1) }, current: { $0.trustedProxies.joined(separator: ", ") }),
+                  summary: "Peers (addresses or CIDR blocks) whose X-Real-IP / X-Forwarded-For is believed.",
+                  apply: { $0.trustedProxies = try ConfigValue.list($1).map { try NetworkRange(parsing: $0).description } },
+                  current: { $0.trustedProxies.joined(separator: ", ") }),
         Parameter(name: "event_queue_size", defaultValue: "65536", summary: "Events held in memory before they spill to the spool.",
                   apply: { $0.eventQueueSize = try ConfigValue.integer($1, in: 16...10_000_000) }, current: { "\($0.eventQueueSize)" }),
         Parameter(name: "tracker_idle_timeout", defaultValue: "30s", summary: "Idle keep-alive connections are closed after this.",
                   apply: { $0.trackerIdleTimeout = try ConfigValue.duration($1) }, current: { seconds($0.trackerIdleTimeout) }),
         Parameter(name: "link_lifetime", defaultValue: "0", summary: "Clicks on links older than this get 404 (0: links never expire).",
                   apply: { $0.linkLifetime = try ConfigValue.duration($1, defaultUnit: "d") }, current: { seconds($0.linkLifetime) }),
+        Parameter(name: "tracker_threads", defaultValue: "0", summary: "Event-loop threads of the tracker (0: one per CPU core).",
+                  apply: { $0.trackerThreads = try ConfigValue.integer($1, in: 0...256) }, current: { "\($0.trackerThreads)" }),
+        Parameter(name: "tracker_header_timeout", defaultValue: "10s", summary: "Time a client has to send a complete request head (slow clients get 408).",
+                  apply: { $0.trackerHeaderTimeout = try positiveDuration($1) }, current: { seconds($0.trackerHeaderTimeout) }),
+        Parameter(name: "tracker_max_uri_length", defaultValue: "16k", summary: "Longest request line the tracker reads (longer: 414).",
+                  apply: { $0.trackerMaxURILength = try sizeAtLeast($1, 256) }, current: { bytes($0.trackerMaxURILength) }),
+        Parameter(name: "tracker_max_header_size", defaultValue: "16k", summary: "Largest header block after the request line (larger: 431).",
+                  apply: { $0.trackerMaxHeaderSize = try sizeAtLeast($1, 256) }, current: { bytes($0.trackerMaxHeaderSize) }),
+        Parameter(name: "tracker_pid_file", defaultValue: "", summary: "PID file written by mailtrail-tracker (empty: none).",
+                  apply: { $0.trackerPIDFile = $1 }, current: { $0.trackerPIDFile }),
 
         // mailtrail feed.
         Parameter(name: "feed_url", defaultValue: "", summary: "Webhook URL that receives event batches.",
@@ -136,21 +147,28 @@ extension Settings {
         Parameter(name: "feed_max_attempts", defaultValue: "10", summary: "Attempts before a batch goes to the dead-letter stream.",
                   apply: { $0.feedMaxAttempts = try ConfigValue.integer($1, in: 1...1000) }, current: { "\($0.feedMaxAttempts)" }),
         Parameter(name: "feed_timeout", defaultValue: "30s", summary: "Time limit for one webhook request (no answer by then counts as a failed attempt).",
-                  apply: { $0.feedTimeout = try positive(ConfigValue.duration($1)) }, current: { seconds($0.feedTimeout) }),
+                  apply: { $0.feedTimeout = try positiveDuration($1) }, current: { seconds($0.feedTimeout) }),
         Parameter(name: "feed_backoff_base", defaultValue: "1s", summary: "Retry delay bound after the first failure; it doubles after each failure (full jitter: a random wait up to the bound).",
-                  apply: { $0.feedBackoffBase = try positive(ConfigValue.duration($1)) }, current: { seconds($0.feedBackoffBase) }),
+                  apply: { $0.feedBackoffBase = try positiveDuration($1) }, current: { seconds($0.feedBackoffBase) }),
         Parameter(name: "feed_backoff_cap", defaultValue: "1m", summary: "Upper limit of the retry delay bound.",
-                  apply: { $0.feedBackoffCap = try positive(ConfigValue.duration($1)) }, current: { seconds($0.feedBackoffCap) }),
+                  apply: { $0.feedBackoffCap = try positiveDuration($1) }, current: { seconds($0.feedBackoffCap) }),
         Parameter(name: "feed_claim_idle", defaultValue: "5m", summary: "Events another feeder has held unacknowledged this long are taken over (that feeder is presumed dead).",
-                  apply: { $0.feedClaimIdle = try positive(ConfigValue.duration($1)) }, current: { seconds($0.feedClaimIdle) }),
+                  apply: { $0.feedClaimIdle = try positiveDuration($1) }, current: { seconds($0.feedClaimIdle) }),
         Parameter(name: "feed_format", defaultValue: "json", summary: "Webhook body: json (an array of event objects) or sparkpost (SparkPost ingest NDJSON).",
                   apply: { $0.feedFormat = try oneOf($1, ["json", "sparkpost"]) }, current: { $0.feedFormat }),
     ]
 }
 
-private func positive(_ seconds: Double) throws -> Double {
-    guard seconds > 0 else { throw ConfigValue.Invalid(message: "must be more than 0") }
-    return seconds
+private func positiveDuration(_ text: String) throws -> Double {
+    let value = try ConfigValue.duration(text)
+    guard value > 0 else { throw ConfigValue.Invalid(message: "\"\(text)\" must be longer than 0") }
+    return value
+}
+
+private func sizeAtLeast(_ text: String, _ minimum: Int) throws -> Int {
+    let value = try ConfigValue.size(text)
+    guard value >= minimum else { throw ConfigValue.Invalid(message: "\"\(text)\" is below the minimum of \(minimum) bytes") }
+    return value
 }
 
 private func oneOf(_ text: String, _ allowed: [String]) throws -> String {

@@ -32,7 +32,7 @@ public struct Settings: Equatable, Sendable {
     public var redisKeyPrefix = "mt:"
     public var messageTTL = 10 * 86400.0
     public var eventsMaxLength = 1_000_000
-    public var spoolDirectory = "/var/spool/mailtrail"
+    public var spoolDirectory = "/var/lib/mailtrail"
 
     // mailtrail-milter.
     public var milterSocket = MilterSocket.inet(host: "127.0.0.1", port: 8893)
@@ -51,6 +51,11 @@ public struct Settings: Equatable, Sendable {
     public var eventQueueSize = 65_536
     public var trackerIdleTimeout = 30.0
     public var linkLifetime = 0.0
+    public var trackerThreads = 0
+    public var trackerHeaderTimeout = 10.0
+    public var trackerMaxURILength = 16 << 10
+    public var trackerMaxHeaderSize = 16 << 10
+    public var trackerPIDFile = ""
 
     // mailtrail feed.
     public var feedURL = ""

@@ -141,7 +141,7 @@ public final class DurableRedisWriter: @unchecked Sendable {
     }
 
     /// Error-reply prefixes that mean "Redis cannot take writes right now", not "this batch is bad".
-    static let transientErrorPrefixes = [
+    public static let transientErrorPrefixes = [
         "LOADING", "BUSY", "OOM", "READONLY", "MASTERDOWN", "MISCONF", "TRYAGAIN",
         "CLUSTERDOWN", "NOREPLICAS", "NOAUTH", "WRONGPASS", "NOPERM",
     ]

@@ -81,23 +81,26 @@ public final class RedisConnection {
         try connect()
         guard let context else { throw .io(endpoint: endpoint.description, detail: "not connected") }
         for arguments in commands {
-            let status = SIGPIPEGuard.run {
-                Self.withArgv(arguments) { argc, argv, lengths in
-                    redisAppendCommandArgv(context, argc, argv, lengths)
-                }
+            // Appending only formats into hiredis' output buffer: no I/O, no SIGPIPE.
+            let status = Self.withArgv(arguments) { argc, argv, lengths in
+                redisAppendCommandArgv(context, argc, argv, lengths)
             }
             if status != REDIS_OK { throw fail(context) }
         }
-        var replies: [RedisReply] = []
-        replies.reserveCapacity(commands.count)
-        for _ in commands {
-            var raw: UnsafeMutableRawPointer?
-            let status = SIGPIPEGuard.run { redisGetReply(context, &raw) }
-            guard status == REDIS_OK, let raw else { throw fail(context) }
-            replies.append(Self.convert(raw.assumingMemoryBound(to: redisReply.self)))
-            freeReplyObject(raw)
+        // One guard for the whole exchange (the first redisGetReply writes the buffer).
+        let outcome: Result<[RedisReply], RedisError> = SIGPIPEGuard.run {
+            var replies: [RedisReply] = []
+            replies.reserveCapacity(commands.count)
+            for _ in commands {
+                var raw: UnsafeMutableRawPointer?
+                let status = redisGetReply(context, &raw)
+                guard status == REDIS_OK, let raw else { return .failure(fail(context)) }
+                replies.append(Self.convert(raw.assumingMemoryBound(to: redisReply.self)))
+                freeReplyObject(raw)
+            }
+            return .success(replies)
         }
-        return replies
+        return try outcome.get()
     }
 
     // MARK: - Internals

@@ -8,14 +8,14 @@ import Glibc
 /// A throwaway `redis-server` child process on a free loopback port, for tests against a
 /// real server: `--save '' --appendonly no`, its own temporary `--dir`. It can be stopped
 /// and started again on the same port, and paused with SIGSTOP, for fault tests.
-final class RedisServer {
-    let port: Int
-    let directory: String
+public final class RedisServer {
+    public let port: Int
+    public let directory: String
     private let extraArguments: [String]
     private var process: Process?
 
     /// Starts a server; `extraArguments` are appended to the command line (e.g. `--requirepass x`).
-    init(_ extraArguments: [String] = []) throws {
+    public init(_ extraArguments: [String] = []) throws {
         self.extraArguments = extraArguments
         directory = try TemporaryDirectory.make(prefix: "redis")
         port = try FreePort.next()
@@ -27,16 +27,16 @@ final class RedisServer {
     }
 
     /// An endpoint for this server with short test timeouts.
-    func endpoint(password: String? = nil, db: Int = 0, connectTimeout: Duration = .milliseconds(200),
+    public func endpoint(password: String? = nil, db: Int = 0, connectTimeout: Duration = .milliseconds(200),
                   ioTimeout: Duration = .milliseconds(200)) -> RedisEndpoint {
         RedisEndpoint(host: "127.0.0.1", port: port, password: password, db: db,
                       connectTimeout: connectTimeout, ioTimeout: ioTimeout)
     }
 
-    var pid: Int32? { process?.processIdentifier }
+    public var pid: Int32? { process?.processIdentifier }
 
     /// Starts (again) on the same port and waits until it answers PING (or asks for AUTH).
-    func start() throws {
+    public func start() throws {
         guard process == nil else { return }
         let child = Process()
         child.executableURL = URL(fileURLWithPath: "/usr/bin/redis-server")
@@ -62,7 +62,7 @@ final class RedisServer {
     }
 
     /// Kills the server (SIGKILL, like a crash) and waits for it to exit.
-    func stop() {
+    public func stop() {
         guard let child = process else { return }
         kill(child.processIdentifier, SIGKILL)
         child.waitUntilExit()
@@ -70,37 +70,37 @@ final class RedisServer {
     }
 
     /// Freezes the server: connections still open, nothing answered.
-    func pause() {
+    public func pause() {
         if let pid { kill(pid, SIGSTOP) }
     }
 
-    func resume() {
+    public func resume() {
         if let pid { kill(pid, SIGCONT) }
     }
 
     /// Kills the server and removes its directory.
-    func shutdown() {
+    public func shutdown() {
         stop()
         try? FileManager.default.removeItem(atPath: directory)
     }
 
     /// A fresh connection to run checks with, independent of the code under test's connection.
-    func client(db: Int = 0, password: String? = nil) -> RedisConnection {
+    public func client(db: Int = 0, password: String? = nil) -> RedisConnection {
         RedisConnection(endpoint: endpoint(password: password, db: db, connectTimeout: .seconds(2), ioTimeout: .seconds(2)))
     }
 }
 
-struct FixtureError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+public struct FixtureError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }
 
 /// Loopback ports that are free right now, never the same one twice in this process.
-enum FreePort {
+public enum FreePort {
     private static let lock = NSLock()
     nonisolated(unsafe) private static var handedOut: Set<Int> = []
 
-    static func next() throws -> Int {
+    public static func next() throws -> Int {
         for _ in 0..<50 {
             let port = try probe()
             lock.lock()
@@ -127,7 +127,7 @@ enum FreePort {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
-    static func loopback(port: UInt16) -> sockaddr_in {
+    public static func loopback(port: UInt16) -> sockaddr_in {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = port.bigEndian
@@ -137,8 +137,8 @@ enum FreePort {
 }
 
 /// Unique temporary directories under /tmp.
-enum TemporaryDirectory {
-    static func make(prefix: String) throws -> String {
+public enum TemporaryDirectory {
+    public static func make(prefix: String) throws -> String {
         var template = Array("/tmp/mailtrail-\(prefix)-XXXXXX".utf8CString)
         guard let result = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
             throw FixtureError("mkdtemp: \(errno)")
@@ -148,7 +148,7 @@ enum TemporaryDirectory {
 }
 
 /// Runs `body`, returning the RedisError it threw (nil if none) and how long it took in seconds.
-func timedFailure<T>(_ body: () throws -> T) -> (error: RedisError?, seconds: Double) {
+public func timedFailure<T>(_ body: () throws -> T) -> (error: RedisError?, seconds: Double) {
     let start = DispatchTime.now().uptimeNanoseconds
     var failure: RedisError?
     do {
@@ -162,7 +162,7 @@ func timedFailure<T>(_ body: () throws -> T) -> (error: RedisError?, seconds: Do
 }
 
 /// Wall-clock duration of `body`, in seconds.
-func elapsed(_ body: () throws -> Void) rethrows -> Double {
+public func elapsed(_ body: () throws -> Void) rethrows -> Double {
     let start = DispatchTime.now().uptimeNanoseconds
     try body()
     return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9

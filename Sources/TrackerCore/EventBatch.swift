@@ -1,0 +1,153 @@
+import Rewrite
+
+/// A hit with the event id it keeps from the moment the writer first sees it: through
+/// retries, the spool and replays, so consumers can de-duplicate and tests can count.
+public struct PendingEvent: Equatable, Sendable {
+    /// 32 lowercase hex digits (``Store/TrackingEvent/newID()``).
+    public var id: String
+    public var hit: TrackedHit
+
+    public init(id: String, hit: TrackedHit) {
+        self.id = id
+        self.hit = hit
+    }
+}
+
+/// The unit the writer applies to Redis in one transaction, and the unit it spools.
+///
+/// `sequence` increases strictly in the order batches are applied or spooled by one tracker
+/// (one spool); each transaction also records it in Redis (``EventTransaction``), so a batch
+/// whose outcome was lost with the connection is recognised as applied when replayed.
+///
+/// Spool record layout: `version(1) = 1 | sequence (8, big-endian) | count (varint)`, then
+/// per event: `id | kind(1) | timestamp (8, IEEE 754 bits, big-endian) | tracking id (16) |
+/// link index (varint) | destination | ip | user agent`, where `id`, `destination`, `ip` and
+/// `user agent` are a varint length and the bytes.
+public struct EventBatch: Equatable, Sendable {
+    public static let formatVersion: UInt8 = 1
+
+    public var sequence: UInt64
+    public var events: [PendingEvent]
+
+    public init(sequence: UInt64, events: [PendingEvent]) {
+        self.sequence = sequence
+        self.events = events
+    }
+
+    /// The spool record.
+    public func encoded() -> [UInt8] {
+        var out: [UInt8] = [Self.formatVersion]
+        out.reserveCapacity(16 + events.count * 160)
+        for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: sequence >> UInt64(shift))) }
+        Self.appendVarint(UInt64(events.count), to: &out)
+        for event in events {
+            let hit = event.hit
+            Self.appendField(Array(event.id.utf8), to: &out)
+            out.append(hit.kind.rawValue)
+            let bits = hit.timestamp.bitPattern
+            for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: bits >> UInt64(shift))) }
+            hit.trackingID.append(to: &out)
+            Self.appendVarint(UInt64(hit.linkIndex), to: &out)
+            Self.appendField(hit.destination, to: &out)
+            Self.appendField(Array(hit.ip.utf8), to: &out)
+            Self.appendField(Array(hit.userAgent.utf8), to: &out)
+        }
+        return out
+    }
+
+    /// Parses a spool record; anything inconsistent is a typed error (the record is then dropped).
+    public init(decoding bytes: [UInt8]) throws(EventBatchDecodingError) {
+        var reader = Reader(bytes: bytes)
+        let version = try reader.byte()
+        guard version == Self.formatVersion else { throw .unsupportedVersion(version) }
+        let sequence = try reader.fixed64()
+        let count = try reader.count()
+        var events: [PendingEvent] = []
+        events.reserveCapacity(min(count, bytes.count / 30))
+        for _ in 0..<count {
+            let id = String(decoding: try reader.field(), as: UTF8.self)
+            guard let kind = TokenKind(rawValue: try reader.byte()) else { throw .badKind }
+            let timestamp = Double(bitPattern: try reader.fixed64())
+            let trackingID = TrackingID(bytes: try reader.take(TrackingID.byteCount))
+            let linkIndex = try reader.varint()
+            guard linkIndex <= UInt64(UInt32.max) else { throw .malformedLength }
+            let destination = try reader.field()
+            let ip = String(decoding: try reader.field(), as: UTF8.self)
+            let userAgent = String(decoding: try reader.field(), as: UTF8.self)
+            events.append(PendingEvent(id: id, hit: TrackedHit(
+                kind: kind, trackingID: trackingID, linkIndex: UInt32(linkIndex), destination: destination,
+                timestamp: timestamp, ip: ip, userAgent: userAgent)))
+        }
+        guard reader.atEnd else { throw .trailingBytes }
+        self.init(sequence: sequence, events: events)
+    }
+
+    private static func appendVarint(_ value: UInt64, to out: inout [UInt8]) {
+        var rest = value
+        while rest >= 0x80 {
+            out.append(UInt8(truncatingIfNeeded: rest) | 0x80)
+            rest >>= 7
+        }
+        out.append(UInt8(rest))
+    }
+
+    private static func appendField(_ bytes: [UInt8], to out: inout [UInt8]) {
+        appendVarint(UInt64(bytes.count), to: &out)
+        out.append(contentsOf: bytes)
+    }
+
+    private struct Reader {
+        let bytes: [UInt8]
+        var position = 0
+
+        var atEnd: Bool { position == bytes.count }
+
+        mutating func byte() throws(EventBatchDecodingError) -> UInt8 {
+            guard position < bytes.count else { throw .truncated }
+            defer { position += 1 }
+            return bytes[position]
+        }
+
+        mutating func take(_ length: Int) throws(EventBatchDecodingError) -> ArraySlice<UInt8> {
+            guard bytes.count - position >= length else { throw .truncated }
+            defer { position += length }
+            return bytes[position..<position + length]
+        }
+
+        mutating func fixed64() throws(EventBatchDecodingError) -> UInt64 {
+            try take(8).reduce(0) { $0 << 8 | UInt64($1) }
+        }
+
+        mutating func varint() throws(EventBatchDecodingError) -> UInt64 {
+            var value: UInt64 = 0
+            var shift: UInt64 = 0
+            while true {
+                let next = try byte()
+                guard shift < 63 else { throw .malformedLength }
+                value |= UInt64(next & 0x7F) << shift
+                if next & 0x80 == 0 { return value }
+                shift += 7
+            }
+        }
+
+        /// A count or length inside this record, so it cannot exceed the record's size.
+        mutating func count() throws(EventBatchDecodingError) -> Int {
+            let value = try varint()
+            guard value <= UInt64(bytes.count) else { throw .malformedLength }
+            return Int(value)
+        }
+
+        mutating func field() throws(EventBatchDecodingError) -> [UInt8] {
+            Array(try take(try count()))
+        }
+    }
+}
+
+/// Why a spool record is not a valid ``EventBatch``.
+public enum EventBatchDecodingError: Error, Equatable, Sendable {
+    case unsupportedVersion(UInt8)
+    case truncated
+    case malformedLength
+    case badKind
+    case trailingBytes
+}

@@ -1,0 +1,139 @@
+import Store
+
+/// The JSON of a ``Store/TrackingEvent`` written directly, byte for byte what
+/// ``Store/TrackingEvent/jsonBytes()`` produces (keys sorted, slashes unescaped, nil fields
+/// left out), without Codable.
+///
+/// The writer thread encodes every event; through `JSONEncoder` that was about a third of its
+/// CPU time, which on a small machine is taken from the request handlers. Tests compare the
+/// two encoders on random events, so the published format stays the one `TrackingEvent` defines.
+enum EventJSON {
+    /// The event's JSON; nil when its timestamp is not a finite number (JSON has no NaN).
+    static func bytes(of event: TrackingEvent) -> [UInt8]? {
+        guard event.timestamp.isFinite else { return nil }
+        var out = Writer()
+        out.raw("{")
+        if let campaign = event.campaign { out.field("campaign", string: campaign) }
+        out.key("client-info")
+        out.raw("{")
+        out.field("client-name", string: event.clientInfo.clientName)
+        out.field("client-os", string: event.clientInfo.clientOS)
+        out.field("client-type", string: event.clientInfo.clientType)
+        out.field("device-type", string: event.clientInfo.deviceType)
+        out.raw("}")
+        out.field("event", string: event.event.rawValue)
+        out.field("first", raw: event.first ? "true" : "false")
+        out.field("id", string: event.id)
+        out.field("ip", string: event.ip)
+        if let linkIndex = event.linkIndex { out.field("link-index", raw: String(linkIndex)) }
+        out.key("machine")
+        out.raw("{")
+        out.field("is-machine", raw: event.machine.isMachine ? "true" : "false")
+        if let reason = event.machine.reason { out.field("reason", string: reason) }
+        out.raw("}")
+        if let messageID = event.messageID { out.field("message-id", string: messageID) }
+        if let queueID = event.queueID { out.field("queue-id", string: queueID) }
+        if let recipient = event.recipient { out.field("recipient", string: recipient) }
+        if let domain = event.recipientDomain { out.field("recipient-domain", string: domain) }
+        if let sentAt = event.sentAt { out.field("sent-at", raw: String(sentAt)) }
+        out.key("tags")
+        out.raw("[")
+        for (index, tag) in event.tags.enumerated() {
+            if index > 0 { out.raw(",") }
+            out.string(tag)
+        }
+        out.raw("]")
+        out.field("timestamp", raw: number(event.timestamp))
+        out.field("tracking-id", string: event.trackingID)
+        if let url = event.url { out.field("url", string: url) }
+        out.field("user-agent", string: event.userAgent)
+        out.raw("}")
+        return out.bytes
+    }
+
+    /// `XADD mt:events MAXLEN ~ <maxLength> * id <id> json <json>`, as
+    /// ``Store/TrackingEvent/xaddCommand(schema:maxLength:)`` builds it.
+    static func xaddCommand(for event: TrackingEvent, schema: KeySchema, maxLength: Int) -> RedisCommand? {
+        guard let json = bytes(of: event) else { return nil }
+        return [
+            xadd, Array(schema.events.utf8), maxLen, approximately, Array(String(maxLength).utf8), autoID,
+            Array(TrackingEvent.streamIDField.utf8), Array(event.id.utf8),
+            Array(TrackingEvent.streamJSONField.utf8), json,
+        ]
+    }
+
+    private static let xadd = Array("XADD".utf8)
+    private static let maxLen = Array("MAXLEN".utf8)
+    private static let approximately = Array("~".utf8)
+    private static let autoID = Array("*".utf8)
+
+    /// A number as JSONEncoder writes a Double: the shortest round-trip form, without ".0".
+    static func number(_ value: Double) -> String {
+        let text = value.description
+        return text.hasSuffix(".0") ? String(text.dropLast(2)) : text
+    }
+
+    private struct Writer {
+        var bytes: [UInt8] = []
+        private var needsComma = false
+
+        init() {
+            bytes.reserveCapacity(640)
+        }
+
+        mutating func raw(_ text: String) {
+            bytes.append(contentsOf: text.utf8)
+            needsComma = text != "{" && text != "["
+        }
+
+        mutating func key(_ name: String) {
+            if needsComma { bytes.append(UInt8(ascii: ",")) }
+            string(name)
+            bytes.append(UInt8(ascii: ":"))
+            needsComma = false
+        }
+
+        mutating func field(_ name: String, string value: String) {
+            key(name)
+            string(value)
+        }
+
+        mutating func field(_ name: String, raw value: String) {
+            key(name)
+            bytes.append(contentsOf: value.utf8)
+            needsComma = true
+        }
+
+        /// A JSON string: `"` and `\` escaped, control characters as `\b \t \n \f \r` or
+        /// `\u00xx`, everything else (slashes, non-ASCII) as is. Runs without escapes are
+        /// copied in one piece.
+        mutating func string(_ text: String) {
+            bytes.append(UInt8(ascii: "\""))
+            var text = text
+            text.withUTF8 { utf8 in
+                var runStart = 0
+                for (index, byte) in utf8.enumerated() where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+                    bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
+                    runStart = index + 1
+                    bytes.append(UInt8(ascii: "\\"))
+                    switch byte {
+                    case UInt8(ascii: "\""), UInt8(ascii: "\\"): bytes.append(byte)
+                    case 0x08: bytes.append(UInt8(ascii: "b"))
+                    case 0x09: bytes.append(UInt8(ascii: "t"))
+                    case 0x0A: bytes.append(UInt8(ascii: "n"))
+                    case 0x0C: bytes.append(UInt8(ascii: "f"))
+                    case 0x0D: bytes.append(UInt8(ascii: "r"))
+                    default:
+                        bytes.append(contentsOf: [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
+                                                  Self.hex[Int(byte >> 4)], Self.hex[Int(byte & 0x0F)]])
+                    }
+                }
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...]))
+            }
+            bytes.append(UInt8(ascii: "\""))
+            needsComma = true
+        }
+
+        private static let hex = Array("0123456789abcdef".utf8)
+    }
+}

@@ -1,0 +1,311 @@
+import Foundation
+import Logging
+import Store
+
+/// The event pipeline behind the request handlers: one thread that takes hits from the
+/// ``HitQueue``, applies them to Redis in batches (``EventTransaction``), and keeps them in
+/// the ``Spool`` whenever Redis cannot take them, replaying the spool in order once it can.
+///
+/// Ordering and exactly-once rest on one rule: batches get increasing sequence numbers, and
+/// a batch goes directly to Redis only while the spool is empty; otherwise it goes to the end
+/// of the spool. Sequence allocation, the direct attempt and every spool append happen under
+/// one lock, so the spool holds batches in sequence order and replay applies them in that
+/// order, each checked against the progress mark of its transaction.
+///
+/// Hits that find the queue full are spooled by the caller's thread (under the same lock),
+/// so memory stays bounded and nothing is dropped while the disk takes writes. The spool is
+/// fsynced every ``syncInterval``. On ``stop()`` the queue is drained (to Redis, or to the
+/// spool) and the spool synced and closed; what is spooled then is replayed at the next start.
+public final class EventWriter: @unchecked Sendable {
+    /// Longest pause between attempts to reach Redis again while events are spooled.
+    public var retryInterval: Double = 0.5
+    /// Spool appends are fsynced at most this long after they happen.
+    public var syncInterval: Double = 0.2
+    /// How long a batch smaller than the batch size waits for more hits while the previous
+    /// one was busy (see ``HitQueue/take(max:timeout:linger:)``).
+    public var linger = 0.002
+    /// A replay yields to the queue after this many spool records or this long.
+    public var replayChunkRecords = 64
+    public var replayChunkSeconds = 0.05
+
+    public let queue: HitQueue
+    public let spool: Spool
+    private let transaction: EventTransaction
+    private let connection: RedisConnection
+    private let batchSize: Int
+    private let metrics: TrackerMetrics
+    private let logger: Logger
+
+    // Guarded by `orderLock`: sequence allocation, direct attempts and spool appends.
+    private let orderLock = NSLock()
+    private var lastSequence: UInt64 = 0
+    private var spoolDirty = false
+    private var ids = EventIDGenerator()
+
+    // Owned by the writer thread.
+    private var nextReplayAt = 0.0
+    private var nextSyncAt = 0.0
+    private var redisHealthy = true
+
+    private let finished = DispatchSemaphore(value: 0)
+    private let stateLock = NSLock()
+    private var started = false
+    private var stopped = false
+
+    public init(configuration: TrackerConfiguration, spool: Spool, metrics: TrackerMetrics, logger: Logger) {
+        queue = HitQueue(capacity: configuration.queueCapacity)
+        self.spool = spool
+        transaction = EventTransaction(
+            schema: configuration.keySchema, writerID: Self.writerID(spoolDirectory: spool.directory),
+            eventsMaxLength: configuration.eventsMaxLength, messageTTL: configuration.messageTTL)
+        connection = RedisConnection(endpoint: configuration.redisEndpoint)
+        batchSize = max(1, configuration.batchSize)
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    /// This tracker's name in the progress hash: `<host name>:<spool directory>`. A spool
+    /// belongs to one process at a time (it is locked), so the name is unique among writers.
+    public static func writerID(spoolDirectory: String) -> String {
+        var name = [CChar](repeating: 0, count: 256)
+        let host = gethostname(&name, name.count) == 0
+            ? String(decoding: name.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self) : "localhost"
+        return host + ":" + spoolDirectory
+    }
+
+    /// Starts the writer thread. Its first act is replaying what a previous run spooled.
+    public func start() {
+        stateLock.lock()
+        defer { stateLock.unlock() }
+        guard !started else { return }
+        started = true
+        let thread = Thread { [self] in
+            run()
+            finished.signal()
+        }
+        thread.name = "mailtrail-events"
+        thread.start()
+    }
+
+    /// Hands a verified hit to the pipeline; never blocks on Redis. When the queue is full
+    /// (the writer cannot keep up) the hit is spooled here and now.
+    public func submit(_ hit: TrackedHit) {
+        if queue.offer(hit) { return }
+        metrics.queueOverflows.increment()
+        orderLock.lock()
+        defer { orderLock.unlock() }
+        let batch = EventBatch(sequence: nextSequence(), events: [PendingEvent(id: ids.newID(), hit: hit)])
+        append(batch)
+    }
+
+    /// Drains the queue (to Redis or the spool), fsyncs the spool and stops the thread.
+    public func stop() {
+        stateLock.lock()
+        let wasRunning = started && !stopped
+        stopped = true
+        stateLock.unlock()
+        queue.close()
+        if wasRunning { finished.wait() }
+    }
+
+    /// Bytes waiting in the spool.
+    public var spoolPendingBytes: Int { spool.pendingBytes }
+
+    // MARK: - The writer thread
+
+    private func run() {
+        var busy = false
+        while true {
+            // Linger only while hits keep coming: a lone hit on a quiet server goes out at once.
+            let hits = queue.take(max: batchSize, timeout: pauseBeforeMaintenance(), linger: busy ? linger : 0)
+            busy = hits.count > 1
+            if !hits.isEmpty {
+                process(hits)
+            } else if queue.isDrainedAndClosed {
+                break
+            }
+            maintain(stopping: queue.isDrainedAndClosed)
+        }
+        let spooled = spool.pendingBytes
+        do {
+            try spool.close()  // fsyncs, and releases the spool's lock for the next run
+        } catch {
+            logger.error("cannot close the spool", metadata: ["error": "\(error)"])
+        }
+        logger.info("event writer stopped", metadata: ["spooled-bytes": "\(spooled)"])
+    }
+
+    /// Seconds until the next replay or sync is due (the queue wait).
+    private func pauseBeforeMaintenance() -> Double {
+        let now = Self.now()
+        var wait = 1.0
+        if !spool.isEmpty { wait = min(wait, nextReplayAt - now) }
+        orderLock.lock()
+        let dirty = spoolDirty
+        orderLock.unlock()
+        if dirty { wait = min(wait, nextSyncAt - now) }
+        return max(0, wait)
+    }
+
+    private func process(_ hits: [TrackedHit]) {
+        orderLock.lock()
+        defer { orderLock.unlock() }
+        var events: [PendingEvent] = []
+        events.reserveCapacity(hits.count)
+        for hit in hits { events.append(PendingEvent(id: ids.newID(), hit: hit)) }
+        let batch = EventBatch(sequence: nextSequence(), events: events)
+        guard spool.isEmpty else {
+            append(batch)
+            return
+        }
+        var observed: UInt64 = 0
+        let outcome = transaction.apply(batch, on: connection, checkProgress: false, observedProgress: &observed)
+        lastSequence = max(lastSequence, observed)
+        switch outcome {
+        case .applied(let written, let failures):
+            metrics.eventsWritten.increment(by: Int64(written))
+            report(failures: failures, events: batch.events.count, written: written)
+            redisRecovered()
+        case .alreadyApplied:
+            break  // not checked for direct batches
+        case .transient(let error, _):
+            redisFailed(error)
+            append(batch)
+            nextReplayAt = Self.now() + retryInterval
+        case .rejected(let message):
+            metrics.redisErrors.increment()
+            metrics.eventsLost.increment(by: Int64(batch.events.count))
+            logger.error("Redis refused an event batch; its events are lost", metadata: ["error": "\(message)"])
+        }
+    }
+
+    private func maintain(stopping: Bool) {
+        let now = Self.now()
+        if !stopping, now >= nextReplayAt, !spool.isEmpty {
+            replayChunk()
+        }
+        orderLock.lock()
+        let dirty = spoolDirty
+        orderLock.unlock()
+        if dirty, now >= nextSyncAt || stopping {
+            syncSpool()
+            nextSyncAt = now + syncInterval
+        }
+    }
+
+    private struct ReplayPaused: Error {}
+    private struct ReplayStopped: Error { let error: RedisError }
+
+    /// Replays spooled batches, oldest first, for at most one chunk.
+    private func replayChunk() {
+        let deadline = Self.now() + replayChunkSeconds
+        var records = 0
+        var replayed = 0
+        do {
+            try spool.replay { record in
+                if records >= replayChunkRecords || (records > 0 && Self.now() >= deadline) { throw ReplayPaused() }
+                records += 1
+                let batch: EventBatch
+                do {
+                    batch = try EventBatch(decoding: record)
+                } catch {
+                    metrics.eventsLost.increment()
+                    logger.error("dropping an undecodable spool record", metadata: ["error": "\(error)", "bytes": "\(record.count)"])
+                    return
+                }
+                var observed: UInt64 = 0
+                let outcome = transaction.apply(batch, on: connection, checkProgress: true, observedProgress: &observed)
+                orderLock.lock()
+                lastSequence = max(lastSequence, observed)
+                orderLock.unlock()
+                switch outcome {
+                case .applied(let written, let failures):
+                    metrics.eventsReplayed.increment(by: Int64(written))
+                    replayed += written
+                    report(failures: failures, events: batch.events.count, written: written)
+                case .alreadyApplied:
+                    logger.info("spooled batch was already applied before the connection failed; skipped",
+                                metadata: ["sequence": "\(batch.sequence)", "events": "\(batch.events.count)"])
+                case .transient(let error, _):
+                    throw ReplayStopped(error: error)
+                case .rejected(let message):
+                    metrics.redisErrors.increment()
+                    metrics.eventsLost.increment(by: Int64(batch.events.count))
+                    logger.error("Redis refused a spooled event batch; its events are lost", metadata: ["error": "\(message)"])
+                }
+            }
+            redisRecovered()
+            if replayed > 0 {
+                logger.info("spool replayed", metadata: ["events": "\(replayed)"])
+            }
+        } catch is ReplayPaused {
+            if replayed > 0 { redisRecovered() }
+        } catch let stopped as ReplayStopped {
+            redisFailed(stopped.error)
+            nextReplayAt = Self.now() + retryInterval
+        } catch {
+            logger.error("cannot read the spool", metadata: ["error": "\(error)", "spool": "\(spool.directory)"])
+            nextReplayAt = Self.now() + retryInterval
+        }
+    }
+
+    // MARK: - Helpers (callers hold `orderLock` where noted)
+
+    /// The next batch sequence: above every earlier one and above Redis' progress mark.
+    /// Microseconds of wall-clock time, so sequences keep increasing across restarts. Needs `orderLock`.
+    private func nextSequence() -> UInt64 {
+        let now = UInt64(max(0, Date().timeIntervalSince1970 * 1_000_000))
+        lastSequence = max(lastSequence + 1, now)
+        return lastSequence
+    }
+
+    /// Appends a batch to the spool. Needs `orderLock`.
+    private func append(_ batch: EventBatch) {
+        do {
+            try spool.append(batch.encoded())
+            spoolDirty = true
+            metrics.eventsSpooled.increment(by: Int64(batch.events.count))
+        } catch {
+            metrics.eventsLost.increment(by: Int64(batch.events.count))
+            logger.error("cannot spool events; they are lost", metadata: ["error": "\(error)", "events": "\(batch.events.count)"])
+        }
+    }
+
+    private func syncSpool() {
+        orderLock.lock()
+        spoolDirty = false
+        orderLock.unlock()
+        do {
+            try spool.sync()
+        } catch {
+            logger.error("cannot fsync the spool", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func report(failures: [String], events: Int, written: Int) {
+        guard !failures.isEmpty else { return }
+        metrics.redisErrors.increment(by: Int64(failures.count))
+        if written < events { metrics.eventsLost.increment(by: Int64(events - written)) }
+        logger.error("Redis refused commands of an event batch", metadata: [
+            "failures": "\(failures.count)", "first": "\(failures[0])", "events-lost": "\(events - written)"])
+    }
+
+    private func redisFailed(_ error: RedisError) {
+        metrics.redisErrors.increment()
+        if redisHealthy {
+            redisHealthy = false
+            logger.warning("Redis unavailable; spooling events", metadata: ["error": "\(error)", "spool": "\(spool.directory)"])
+        }
+    }
+
+    private func redisRecovered() {
+        if !redisHealthy {
+            redisHealthy = true
+            logger.notice("Redis reachable again")
+        }
+    }
+
+    private static func now() -> Double {
+        Date().timeIntervalSince1970
+    }
+}

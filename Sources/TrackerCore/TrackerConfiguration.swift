@@ -1,0 +1,68 @@
+import Config
+import Rewrite
+import NIOCore
+import Store
+
+/// Everything the tracker needs at run time, resolved from ``Settings`` once at start-up.
+public struct TrackerConfiguration: Sendable {
+    /// Address and port to listen on (port 0 picks a free port, for tests).
+    public var listenHost: String
+    public var listenPort: Int
+    /// Event-loop threads; at least 1.
+    public var threads: Int
+    public var keyRing: KeyRing
+    /// Peers whose `X-Real-IP` / `X-Forwarded-For` are believed.
+    public var trustedProxies: [NetworkRange]
+    /// Clicks on links issued longer ago than this get 404; nil: links never expire.
+    public var linkLifetime: Double?
+    /// Idle keep-alive connections, and clients that stop reading, are closed after this.
+    public var idleTimeout: Double
+    /// A request head must arrive completely within this; otherwise 408.
+    public var headerTimeout: Double
+    /// Longest request line (method, target, version); longer gets 414.
+    public var maxRequestLineLength: Int
+    /// Largest header block after the request line; larger gets 431.
+    public var maxHeaderBlockSize: Int
+    /// Hits held in memory on their way to Redis.
+    public var queueCapacity: Int
+    /// Events per Redis transaction at most.
+    public var batchSize: Int
+    public var redisEndpoint: RedisEndpoint
+    public var keySchema: KeySchema
+    /// `XADD … MAXLEN ~` of the event stream.
+    public var eventsMaxLength: Int
+    /// Lifetime given to an enrichment hash the tracker's counters create (seconds).
+    public var messageTTL: Int
+    /// The tracker's own spool directory.
+    public var spoolDirectory: String
+
+    /// The configuration the settings describe. Fails only for a `trusted_proxies` entry that
+    /// `Settings` let through unparsed (it validates them, so this does not happen in practice).
+    public init(settings: Settings, keyRing: KeyRing) throws(ConfigError) {
+        listenHost = settings.trackerListen.host
+        listenPort = settings.trackerListen.port
+        threads = settings.trackerThreads > 0 ? settings.trackerThreads : System.coreCount
+        self.keyRing = keyRing
+        var proxies: [NetworkRange] = []
+        for entry in settings.trustedProxies {
+            do {
+                proxies.append(try NetworkRange(parsing: entry))
+            } catch {
+                throw ConfigError(source: "configuration", key: "trusted_proxies", message: error.message)
+            }
+        }
+        trustedProxies = proxies
+        linkLifetime = settings.linkLifetime > 0 ? settings.linkLifetime : nil
+        idleTimeout = settings.trackerIdleTimeout > 0 ? settings.trackerIdleTimeout : 30
+        headerTimeout = settings.trackerHeaderTimeout
+        maxRequestLineLength = settings.trackerMaxURILength
+        maxHeaderBlockSize = settings.trackerMaxHeaderSize
+        queueCapacity = settings.eventQueueSize
+        batchSize = 256
+        redisEndpoint = settings.redisEndpoint
+        keySchema = settings.keySchema
+        eventsMaxLength = settings.eventsMaxLength
+        messageTTL = max(1, Int(settings.messageTTL.rounded()))
+        spoolDirectory = settings.spoolPath(for: "tracker")
+    }
+}

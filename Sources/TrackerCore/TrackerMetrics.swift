@@ -1,0 +1,85 @@
+import Prometheus
+
+/// The tracker's Prometheus metrics, served at `/metrics`:
+///
+/// | metric | type | meaning |
+/// |---|---|---|
+/// | `mailtrail_tracker_requests_total{route,status}` | counter | answers, by route (`open`, `click`, `healthz`, `metrics`, `other`) and HTTP status |
+/// | `mailtrail_tracker_events_written_total` | counter | events added to the stream directly |
+/// | `mailtrail_tracker_events_spooled_total` | counter | events put in the spool (Redis down, slow or the queue full) |
+/// | `mailtrail_tracker_events_replayed_total` | counter | spooled events later added to the stream |
+/// | `mailtrail_tracker_queue_overflows_total` | counter | hits spooled by a request handler because the queue was full |
+/// | `mailtrail_tracker_events_lost_total` | counter | events that could be neither written nor spooled, or that Redis refused |
+/// | `mailtrail_tracker_redis_errors_total` | counter | failed Redis round trips and refused commands |
+/// | `mailtrail_tracker_event_queue_depth` | gauge | hits waiting in memory for the writer |
+/// | `mailtrail_tracker_spool_bytes` | gauge | bytes waiting in the spool |
+///
+/// Every counter exists from the start (at 0), and the request counters are created once,
+/// so counting a request is one atomic add.
+public final class TrackerMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    /// Keyed by route and status.
+    private let requestCounters: [RequestKey: Counter]
+    public let eventsWritten: Counter
+    public let eventsSpooled: Counter
+    public let eventsReplayed: Counter
+    public let eventsLost: Counter
+    public let queueOverflows: Counter
+    public let redisErrors: Counter
+    private let queueDepth: Gauge
+    private let spoolBytes: Gauge
+
+    /// Every status each route can answer with (refusals before routing count as `other`).
+    public static let statuses: [TrackerRoute: [Int]] = [
+        .open: [200, 405],
+        .click: [302, 404, 405],
+        .health: [200, 405],
+        .metrics: [200, 405],
+        .other: [400, 404, 408, 414, 431],
+    ]
+
+    private struct RequestKey: Hashable {
+        var route: TrackerRoute
+        var status: Int
+    }
+
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+        func descriptor(_ name: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+            MetricNameDescriptor(namespace: "mailtrail", subsystem: "tracker", metricName: name, unitName: unit, helpText: help)
+        }
+        let requests = descriptor("requests", "total", "HTTP answers by route and status.")
+        var counters: [RequestKey: Counter] = [:]
+        for route in TrackerRoute.allCases {
+            for status in Self.statuses[route] ?? [] {
+                counters[RequestKey(route: route, status: status)] =
+                    registry.makeCounter(descriptor: requests, labels: [("route", route.rawValue), ("status", String(status))])
+            }
+        }
+        requestCounters = counters
+        eventsWritten = registry.makeCounter(descriptor: descriptor("events_written", "total", "Events added to the stream directly."), labels: [])
+        eventsSpooled = registry.makeCounter(descriptor: descriptor("events_spooled", "total", "Events put in the local spool."), labels: [])
+        eventsReplayed = registry.makeCounter(descriptor: descriptor("events_replayed", "total", "Spooled events later added to the stream."), labels: [])
+        queueOverflows = registry.makeCounter(descriptor: descriptor("queue_overflows", "total", "Hits spooled by a request handler because the event queue was full."), labels: [])
+        eventsLost = registry.makeCounter(descriptor: descriptor("events_lost", "total", "Events neither written nor spooled, or refused by Redis."), labels: [])
+        redisErrors = registry.makeCounter(descriptor: descriptor("redis_errors", "total", "Failed Redis round trips and refused commands."), labels: [])
+        queueDepth = registry.makeGauge(descriptor: descriptor("event_queue", "depth", "Hits waiting in memory for the writer."), labels: [])
+        spoolBytes = registry.makeGauge(descriptor: descriptor("spool", "bytes", "Bytes waiting in the spool."), labels: [])
+    }
+
+    /// Counts one answer.
+    public func countRequest(route: TrackerRoute, status: Int) {
+        guard let counter = requestCounters[RequestKey(route: route, status: status)] else {
+            assertionFailure("route \(route) cannot answer \(status): add it to TrackerMetrics.statuses")
+            return
+        }
+        counter.increment()
+    }
+
+    /// The Prometheus text exposition, with the gauges set to the given current values.
+    public func exposition(queueDepth depth: Int, spoolBytes bytes: Int) -> [UInt8] {
+        queueDepth.set(Int64(depth))
+        spoolBytes.set(Int64(bytes))
+        return registry.emitToBuffer()
+    }
+}

@@ -1,0 +1,81 @@
+import Config
+import Logging
+import NIOCore
+import NIOPosix
+import Store
+
+/// The whole tracker: the HTTP server, the event writer behind it, and their metrics.
+///
+/// `start()` opens the spool (replaying what an earlier run left there), then listens.
+/// `shutdown()` stops accepting, finishes open answers, drains the event queue to Redis
+/// or the spool, fsyncs the spool and stops the threads. `mailtrail-tracker` calls it on
+/// SIGTERM; tests run several services in one process.
+public final class TrackerService: @unchecked Sendable {
+    public let configuration: TrackerConfiguration
+    public let metrics: TrackerMetrics
+    public let writer: EventWriter
+    private let group: MultiThreadedEventLoopGroup
+    private let server: TrackerServer
+    private let logger: Logger
+    private var address: SocketAddress?
+
+    /// Prepares the service; fails when the spool directory cannot be used.
+    public init(configuration: TrackerConfiguration, logger: Logger) throws(ConfigError) {
+        self.configuration = configuration
+        self.logger = logger
+        let spool: Spool
+        do {
+            spool = try Spool(directory: configuration.spoolDirectory)
+        } catch {
+            throw ConfigError(source: "configuration", key: "spool_directory",
+                              message: "\(error) (the directory must be writable by the service user)")
+        }
+        let metrics = TrackerMetrics()
+        self.metrics = metrics
+        let writer = EventWriter(configuration: configuration, spool: spool, metrics: metrics, logger: logger)
+        self.writer = writer
+        group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.threads)
+        let services = TrackerHTTPHandler.Services(
+            router: RequestRouter(keyRing: configuration.keyRing, linkLifetime: configuration.linkLifetime),
+            clientAddress: ClientAddress(trustedProxies: configuration.trustedProxies),
+            metrics: metrics,
+            submit: { writer.submit($0) },
+            exposition: { metrics.exposition(queueDepth: writer.queue.count, spoolBytes: writer.spoolPendingBytes) })
+        server = TrackerServer(configuration: configuration, services: services, group: group)
+    }
+
+    /// Starts the event writer and the listener; returns the port listened on.
+    @discardableResult
+    public func start() throws -> Int {
+        writer.start()
+        let bound: SocketAddress
+        do {
+            bound = try server.start()
+        } catch {
+            writer.stop()
+            try? group.syncShutdownGracefully()
+            throw error
+        }
+        address = bound
+        logger.info("listening", metadata: [
+            "address": "\(bound)", "threads": "\(configuration.threads)",
+            "redis": "\(configuration.redisEndpoint)", "spool": "\(configuration.spoolDirectory)"])
+        return bound.port ?? configuration.listenPort
+    }
+
+    /// The address listened on, once started.
+    public var localAddress: SocketAddress? { address }
+
+    /// Graceful stop (see the type's description). `gracePeriod`: seconds open connections get.
+    public func shutdown(gracePeriod: Double = 5) {
+        logger.info("stopping: no new connections, finishing open answers")
+        server.stop(gracePeriod: gracePeriod)
+        writer.stop()
+        do {
+            try group.syncShutdownGracefully()
+        } catch {
+            logger.error("event loops did not stop cleanly", metadata: ["error": "\(error)"])
+        }
+        logger.info("stopped")
+    }
+}

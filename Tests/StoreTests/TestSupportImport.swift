@@ -1,0 +1,2 @@
+// The shared fixtures (RedisServer, FreePort, TemporaryDirectory, ...) for every file here.
+@_exported import TestSupport

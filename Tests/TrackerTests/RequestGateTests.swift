@@ -1,0 +1,126 @@
+import NIOCore
+import NIOEmbedded
+import Testing
+@testable import TrackerCore
+
+@Suite struct RequestGateTests {
+    /// A gate in an embedded channel, with what it passes on and what it refuses.
+    final class Harness {
+        let channel = EmbeddedChannel()
+        let state = ConnectionState()
+        var refusals: [Int] = []
+
+        init(requestLine: Int = 64, headerBlock: Int = 64, timeout: TimeAmount = .seconds(10)) throws {
+            let gate = RequestGate(limits: .init(requestLine: requestLine, headerBlock: headerBlock, headerTimeout: timeout),
+                                   state: state) { [unowned self] in refusals.append($0) }
+            try channel.pipeline.syncOperations.addHandler(gate)
+            try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        }
+
+        func send(_ text: String) throws {
+            try channel.writeInbound(channel.allocator.buffer(string: text))
+        }
+
+        /// Everything passed on so far, one string per `fireChannelRead`.
+        func passed() throws -> [String] {
+            var out: [String] = []
+            while let buffer = try channel.readInbound(as: ByteBuffer.self) { out.append(String(buffer: buffer)) }
+            return out
+        }
+
+        func written() throws -> String {
+            var out = ""
+            while let buffer = try channel.readOutbound(as: ByteBuffer.self) { out += String(buffer: buffer) }
+            return out
+        }
+    }
+
+    @Test func passesOneHeadAtATime() throws {
+        let gate = try Harness()
+        try gate.send("GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\n\r\n\r\nGET /c HT")
+        #expect(try gate.passed() == ["GET /a HTTP/1.1\r\nHost: x\r\n\r\n", "GET /b HTTP/1.1\r\n\r\n", "\r\nGET /c HT"])
+        try gate.send("TP/1.1\nX: y\n\n")
+        #expect(try gate.passed() == ["TP/1.1\nX: y\n\n"])
+        #expect(gate.refusals.isEmpty)
+    }
+
+    @Test func byteByByteHeadsArePassedThrough() throws {
+        let gate = try Harness()
+        let request = "GET /o/abc.gif HTTP/1.1\r\nUser-Agent: z\r\n\r\n"
+        for character in request { try gate.send(String(character)) }
+        #expect(try gate.passed().joined() == request)
+        #expect(try gate.written().isEmpty)
+    }
+
+    @Test func overlongRequestLineGets414() throws {
+        let gate = try Harness()
+        try gate.send("GET /ok HTTP/1.1\r\n\r\nGET /" + String(repeating: "a", count: 60))
+        try gate.send(String(repeating: "a", count: 10))
+        #expect(try gate.passed() == ["GET /ok HTTP/1.1\r\n\r\n", "GET /" + String(repeating: "a", count: 60)])
+        #expect(try gate.written() == "HTTP/1.1 414 URI Too Long\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                + "Content-Length: 17\r\nConnection: close\r\n\r\n414 URI Too Long\n")
+        #expect(gate.refusals == [414])
+        #expect(gate.state.closing)
+        try gate.send("GET / HTTP/1.1\r\n\r\n")
+        #expect(try gate.passed().isEmpty)  // nothing more is read
+    }
+
+    @Test func requestLineAtTheLimitPasses() throws {
+        let line = "GET /" + String(repeating: "b", count: 50) + " HTTP/1.1"  // 64 bytes
+        let gate = try Harness()
+        try gate.send(line + "\r\n\r\n")
+        #expect(try gate.passed() == [line + "\r\n\r\n"])
+        let over = try Harness()
+        try over.send(line + "x\r\n\r\n")
+        #expect(over.refusals == [414])
+    }
+
+    @Test func oversizedHeaderBlockGets431() throws {
+        let gate = try Harness()
+        try gate.send("GET / HTTP/1.1\r\nA: " + String(repeating: "v", count: 40) + "\r\n")
+        try gate.send("B: " + String(repeating: "w", count: 40) + "\r\n\r\n")
+        #expect(gate.refusals == [431])
+        #expect(try gate.written().hasPrefix("HTTP/1.1 431 Request Header Fields Too Large\r\n"))
+    }
+
+    @Test func slowHeadGets408() throws {
+        let gate = try Harness(timeout: .seconds(10))
+        try gate.send("GET / HTTP/1.1\r\n")
+        gate.channel.embeddedEventLoop.advanceTime(by: .seconds(6))
+        try gate.send("X-Slow: 1\r\n")
+        #expect(gate.refusals.isEmpty)
+        gate.channel.embeddedEventLoop.advanceTime(by: .seconds(4))
+        #expect(gate.refusals == [408])
+        #expect(try gate.written().hasPrefix("HTTP/1.1 408 Request Timeout\r\n"))
+    }
+
+    @Test func timelyHeadsKeepTheConnection() throws {
+        let gate = try Harness(timeout: .seconds(10))
+        try gate.send("GET /1 HTTP/1.1\r\n")
+        gate.channel.embeddedEventLoop.advanceTime(by: .seconds(9))
+        try gate.send("\r\n")
+        gate.channel.embeddedEventLoop.advanceTime(by: .seconds(5))
+        try gate.send("GET /2 HTTP/1.1\r\n")   // a new head, started at 14 s
+        gate.channel.embeddedEventLoop.advanceTime(by: .seconds(9))
+        #expect(gate.refusals.isEmpty)
+        gate.channel.embeddedEventLoop.advanceTime(by: .seconds(1))
+        #expect(gate.refusals == [408])
+    }
+
+    @Test func unwritableChannelHoldsRequestsBack() throws {
+        let gate = try Harness()
+        gate.channel.isWritable = false
+        try gate.send("GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n")
+        #expect(try gate.passed().isEmpty)
+        gate.channel.isWritable = true
+        gate.channel.pipeline.fireChannelWritabilityChanged()
+        #expect(try gate.passed() == ["GET /a HTTP/1.1\r\n\r\n", "GET /b HTTP/1.1\r\n\r\n"])
+    }
+
+    @Test func closingConnectionsReadNothingMore() throws {
+        let gate = try Harness()
+        gate.state.closing = true
+        try gate.send("GET / HTTP/1.1\r\n\r\n")
+        #expect(try gate.passed().isEmpty)
+    }
+}

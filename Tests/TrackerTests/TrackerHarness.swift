@@ -1,0 +1,102 @@
+import Config
+import Foundation
+import Logging
+import Store
+import TestSupport
+@testable import TrackerCore
+
+/// An in-process tracker on a free loopback port, writing to a throwaway redis-server.
+final class TrackerHarness {
+    let redis: RedisServer
+    let spoolDirectory: String
+    let service: TrackerService
+    let port: Int
+    private let ownsSpool: Bool
+
+    /// - Parameters:
+    ///   - settings: configuration lines (`name = value`) on top of the test defaults.
+    ///   - spoolDirectory: reuse a spool (restart tests); by default a fresh one, removed at `stop()`.
+    init(redis: RedisServer, settings extra: String = "", spoolDirectory: String? = nil) throws {
+        self.redis = redis
+        ownsSpool = spoolDirectory == nil
+        self.spoolDirectory = try spoolDirectory ?? TemporaryDirectory.make(prefix: "tracker-spool")
+        var settings = try Settings.parse("""
+            redis_port = \(redis.port)
+            redis_timeout = 200ms
+            spool_directory = \(self.spoolDirectory)
+            tracker_threads = 2
+            \(extra)
+            """, source: "test")
+        settings.trackerListen = (host: "127.0.0.1", port: 0)
+        let configuration = try TrackerConfiguration(settings: settings, keyRing: TrackerFixtures.ring)
+        service = try TrackerService(configuration: configuration, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+        port = try service.start()
+    }
+
+    func stop() {
+        service.shutdown(gracePeriod: 2)
+        if ownsSpool { try? FileManager.default.removeItem(atPath: spoolDirectory) }
+    }
+
+    func connect(source: String? = nil, timeout: Double = 10) throws -> RawHTTPConnection {
+        try RawHTTPConnection(port: port, source: source, timeout: timeout)
+    }
+
+    /// The stream's events, oldest first.
+    func events() throws -> [TrackingEvent] {
+        let entries = try redis.client().command(["XRANGE", "mt:events", "-", "+"]).array ?? []
+        return try entries.map { entry in
+            guard let fields = entry.array?[1].array, fields.count == 4, let json = fields[3].bytes else {
+                throw FixtureError("unexpected stream entry \(entry)")
+            }
+            let event = try TrackingEvent.decode(json: json)
+            guard fields[0].string == "id", fields[1].string == event.id, fields[2].string == "json" else {
+                throw FixtureError("stream entry fields \(fields) do not match event \(event.id)")
+            }
+            return event
+        }
+    }
+
+    /// The raw JSON documents of the stream, oldest first.
+    func eventJSON() throws -> [String] {
+        let entries = try redis.client().command(["XRANGE", "mt:events", "-", "+"]).array ?? []
+        return entries.compactMap { $0.array?[1].array?[3].string }
+    }
+
+    func streamLength() throws -> Int {
+        Int(try redis.client().command(["XLEN", "mt:events"]).integer ?? -1)
+    }
+
+    /// Waits until the stream holds `count` events (or `timeout` passes) and returns its length.
+    @discardableResult
+    func waitForStream(length count: Int, timeout: Double = 20) throws -> Int {
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        var length = -1
+        while Date() < deadline {
+            length = (try? streamLength()) ?? -1
+            if length >= count { return length }
+            usleep(20_000)
+        }
+        return length
+    }
+
+    func hash(_ trackingID: String) throws -> [String: String] {
+        let map = try redis.client().command(["HGETALL", "mt:msg:" + trackingID]).fieldMap ?? [:]
+        return map.mapValues { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Stores an enrichment record as the milter would.
+    func enrich(_ record: EnrichmentRecord) throws {
+        _ = try redis.client().pipeline(record.commands(ttlSeconds: 3600))
+    }
+
+    /// The value of one metric line (`name{labels}`) in `/metrics`.
+    func metric(_ line: String) throws -> Double? {
+        let connection = try connect()
+        let text = String(decoding: try connection.get("/metrics").body, as: UTF8.self)
+        for row in text.split(separator: "\n") where row.hasPrefix(line + " ") {
+            return Double(row.dropFirst(line.count + 1))
+        }
+        return nil
+    }
+}
