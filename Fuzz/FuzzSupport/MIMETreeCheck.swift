@@ -7,7 +7,8 @@ import Rewrite
 ///   parts, preambles, delimiters, epilogues, attachments, anything under
 ///   `multipart/signed` or `multipart/encrypted`;
 /// - a rewritten text part cannot be decoded in its (possibly new) transfer encoding, has
-///   over-long lines, or changed its header other than by turning into quoted-printable.
+///   over-long lines, changed its header other than by turning into quoted-printable, or
+///   holds more bare CRs or bare LFs than before (line endings are the part's own).
 public struct MIMETreeCheck {
     public let original: [UInt8]
     /// The rewritten message without the `X-MailTrail-ID` field the engine puts on top.
@@ -103,6 +104,32 @@ public struct MIMETreeCheck {
             require(a.transferEncoding.isIdentity && b.transferEncoding == .quotedPrintable,
                     "\(at): transfer encoding \(a.transferEncoding.name) became \(b.transferEncoding.name)")
         }
+        if let before = Self.decoded(original[a.bodyRange], a.transferEncoding),
+           let after = Self.decoded(body, b.transferEncoding) {
+            let (crBefore, lfBefore) = Self.bareBreaks(before)
+            let (crAfter, lfAfter) = Self.bareBreaks(after)
+            require(crAfter <= crBefore && lfAfter <= lfBefore,
+                    "\(at): bare CR/LF went from \(crBefore)/\(lfBefore) to \(crAfter)/\(lfAfter):\n" + describe(after))
+        }
+    }
+
+    static func decoded(_ body: ArraySlice<UInt8>, _ encoding: TransferEncoding) -> [UInt8]? {
+        switch encoding {
+        case .quotedPrintable: return QuotedPrintable.decode(body)
+        case .base64: return Base64Transfer.decode(body)
+        case .sevenBit, .eightBit, .binary: return Array(body)
+        case .unknown: return nil
+        }
+    }
+
+    /// CRs not followed by LF, and LFs not preceded by CR.
+    static func bareBreaks(_ bytes: [UInt8]) -> (cr: Int, lf: Int) {
+        var cr = 0, lf = 0
+        for (i, b) in bytes.enumerated() {
+            if b == 0x0D && (i + 1 == bytes.count || bytes[i + 1] != 0x0A) { cr += 1 }
+            if b == 0x0A && (i == 0 || bytes[i - 1] != 0x0D) { lf += 1 }
+        }
+        return (cr, lf)
     }
 
     private func requireSame(_ ra: Range<Int>, _ rb: Range<Int>, _ what: String) {

@@ -59,4 +59,36 @@ import Testing
         #expect(TrackingPixel.isPresent(in: Array(html[..<45]), trackingBase: base,
                                         keptBy: [ByteEdit(range: firstURL.upperBound..<firstURL.upperBound + 1, replacement: [])]))
     }
+
+    /// FuzzMessageRewrite: re-encoding a quoted-printable part put a soft break right before
+    /// `--b1` (written `=2D-b1` in the original), which then read as a delimiter and split
+    /// the multipart in two. Now no line of that part starts with `-`.
+    @Test func softBreakBeforeBoundaryDoesNotMakeADelimiter() {
+        let x75 = String(repeating: "x", count: 75)
+        let message = "Content-Type: multipart/alternative; boundary=\"b1\"\r\n\r\n--b1\r\n"
+            + "Content-Type: text/html\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+            + "<p>hi</p>\r\n\(x75)=\r\n=2D-b1\r\n</body>\r\n--b1--\r\n"
+        #expect(Self.rewrite(message) == "X-MailTrail-ID: 0123456789abcdef0123456789abcdef\r\n"
+            + "Content-Type: multipart/alternative; boundary=\"b1\"\r\n\r\n--b1\r\n"
+            + "Content-Type: text/html\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+            + "<p>hi</p>\r\n\(x75)=\r\n=2D-b1\r\n"
+            + "<img src=3D\"https://t.example.com/o/AQFvZVPxAAEjRWeJq83vASNFZ4mrze-okclHiyn=\r\n"
+            + "jLyewe-M.gif\" width=3D\"1\" height=3D\"1\" alt=3D\"\" border=3D\"0\" style=3D\"displ=\r\n"
+            + "ay:block;width:1px;height:1px;border:0\"></body>\r\n--b1--\r\n")
+    }
+
+    /// The encoding that fix uses: `=2D` for a hyphen starting a line, after hard and soft
+    /// breaks alike, lines still within 76 octets.
+    @Test func quotedPrintableCanKeepHyphensOffLineStarts() {
+        let y75 = String(repeating: "y", count: 75)
+        let input = bytes("-a\n\(y75)-z\n--")
+        #expect(text(QuotedPrintable.encode(input, lineEnding: .lf)) == "-a\n\(y75)=\n-z\n--")
+        #expect(text(QuotedPrintable.encode(input, lineEnding: .lf, escapingLineStartHyphens: true))
+                == "=2Da\n\(y75)=\n=2Dz\n=2D-")
+        // 75 octets fit a line, but not once the hyphen takes 3.
+        let tight = bytes("-" + String(repeating: "y", count: 74))
+        #expect(text(QuotedPrintable.encode(tight, lineEnding: .crlf, escapingLineStartHyphens: true))
+                == "=2D" + String(repeating: "y", count: 72) + "=\r\nyy")
+        #expect(QuotedPrintable.decode(QuotedPrintable.encode(tight, lineEnding: .crlf, escapingLineStartHyphens: true)) == tight)
+    }
 }
