@@ -45,3 +45,11 @@ bench: deps
 
 clean:
 	rm -rf .build
+
+# Coverage-guided fuzzing of the pure core (Fuzz/, libFuzzer + AddressSanitizer): every
+# target for SECONDS seconds, one at a time; fails on any crash or broken invariant and
+# keeps the input under .build-fuzz/crashes/<target>/.
+.PHONY: fuzz sanitize
+SECONDS ?= 60
+fuzz: deps
+	scripts/fuzz.sh $(SECONDS)

@@ -1,8 +1,8 @@
 /// What the HTML rewriter should do to one `text/html` part.
 public struct HTMLRewriteOptions: Sendable {
     /// Where tracking links live, e.g. `https://t.example.com/`. Links already on it are left
-    /// alone, and a part already holding `<trackingBase>o/` gets no pixel, so rewriting
-    /// twice changes nothing.
+    /// alone, and a part already holding `<trackingBase>o/` (outside a link being wrapped)
+    /// gets no pixel, so rewriting twice changes nothing.
     public var trackingBase: [UInt8]
     /// Wrap eligible links (false: opens only).
     public var wrapLinks: Bool
@@ -66,7 +66,7 @@ public enum HTMLLinkRewriter {
         var pixelInserted = false
         var topPixelInserted = false
         if options.pixelURL != nil || options.topPixelURL != nil,
-           !TrackingPixel.isPresent(in: html, trackingBase: options.trackingBase) {
+           !TrackingPixel.isPresent(in: html, trackingBase: options.trackingBase, keptBy: pass.edits) {
             if let url = options.topPixelURL, let at = pass.firstBodyTagEnd {
                 pass.insert(TrackingPixel.markup(url: url), at: at)
                 topPixelInserted = true

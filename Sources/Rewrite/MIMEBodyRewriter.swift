@@ -8,7 +8,10 @@
 /// `7bit`, `8bit` and `binary` parts are replaced in place unless a line would exceed
 /// `maximumLineLength` octets, in which case that part alone becomes quoted-printable and
 /// its Content-Transfer-Encoding field is changed (for the top-level part this is returned
-/// as a header edit, since the milter changes top-level headers separately). A part that
+/// as a header edit, since the milter changes top-level headers separately). Should a line
+/// of a re-encoded part read as a delimiter of an enclosing multipart (a quoted-printable
+/// soft break landing before `--boundary`, say), the part is encoded as quoted-printable
+/// with no line starting with `-` instead, so the MIME tree never changes. A part that
 /// cannot be decoded is left as it is and reported. Preamble, epilogue, boundaries, other
 /// parts and all header bytes not named above are copied verbatim.
 public struct MIMEBodyRewriter: Sendable {
@@ -28,7 +31,7 @@ public struct MIMEBodyRewriter: Sendable {
     public func rewrite(header: HeaderBlock, body: [UInt8], transform: (TextPart) -> [UInt8]?) -> BodyRewriteResult {
         let root = parser.parse(header: header, body: body)
         var walk = Walk(body: body, maximumLineLength: maximumLineLength)
-        walk.visit(root, path: [], isRoot: true, transform: transform)
+        walk.visit(root, path: [], boundaries: [], isRoot: true, transform: transform)
         let newBody = walk.splicer.isEmpty ? body : walk.splicer.apply(to: body, in: body.indices)
         return BodyRewriteResult(body: newBody, topLevelHeaderEdits: walk.headerEdits,
                                  partsRewritten: walk.rewritten, partsFailed: walk.failures)
@@ -73,13 +76,17 @@ public struct MIMEBodyRewriter: Sendable {
             self.maximumLineLength = maximumLineLength
         }
 
-        mutating func visit(_ entity: MIMEEntity, path: [Int], isRoot: Bool, transform: (TextPart) -> [UInt8]?) {
+        /// `boundaries`: those of the multiparts enclosing `entity`.
+        mutating func visit(
+            _ entity: MIMEEntity, path: [Int], boundaries: [[UInt8]], isRoot: Bool, transform: (TextPart) -> [UInt8]?
+        ) {
             if let multipart = entity.multipart {
                 // Signed or encrypted content must stay exactly as it is.
                 let subtype = entity.contentType.subtype
                 guard subtype != "signed" && subtype != "encrypted" else { return }
                 for (i, child) in multipart.parts.enumerated() {
-                    visit(child, path: path + [i], isRoot: false, transform: transform)
+                    visit(child, path: path + [i], boundaries: boundaries + [multipart.boundary], isRoot: false,
+                          transform: transform)
                 }
                 return
             }
@@ -95,11 +102,11 @@ public struct MIMEBodyRewriter: Sendable {
                 failures.append(PartFailure(path: path, reason: .missingBody))
                 return
             }
-            rewrite(entity, subtype: subtype, path: path, isRoot: isRoot, transform: transform)
+            rewrite(entity, subtype: subtype, path: path, boundaries: boundaries, isRoot: isRoot, transform: transform)
         }
 
         private mutating func rewrite(
-            _ entity: MIMEEntity, subtype: TextPart.Subtype, path: [Int], isRoot: Bool,
+            _ entity: MIMEEntity, subtype: TextPart.Subtype, path: [Int], boundaries: [[UInt8]], isRoot: Bool,
             transform: (TextPart) -> [UInt8]?
         ) {
             let encoded = body[entity.bodyRange]
@@ -147,6 +154,10 @@ public struct MIMEBodyRewriter: Sendable {
                 } else {
                     newBody = replacement
                 }
+            }
+            if MIMEParser.holdsDelimiterLine(newBody, boundaries: boundaries) {
+                newBody = QuotedPrintable.encode(replacement, lineEnding: bodyEnding, escapingLineStartHyphens: true)
+                becomesQuotedPrintable = entity.transferEncoding != .quotedPrintable
             }
             splicer.replace(entity.bodyRange, with: newBody)
             rewritten += 1

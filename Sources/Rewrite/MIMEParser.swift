@@ -131,6 +131,27 @@ public struct MIMEParser: Sendable {
                          closeDelimiter: closeDelimiter, epilogue: epilogue)
     }
 
+    /// Whether a line of `bytes`, spliced in as the body of a part, would be read as a
+    /// delimiter of one of `boundaries` (those of the multiparts enclosing the part): such
+    /// a body would split its multipart there and change the tree.
+    static func holdsDelimiterLine(_ bytes: [UInt8], boundaries: [[UInt8]]) -> Bool {
+        guard !boundaries.isEmpty else { return false }
+        return bytes.withUnsafeBufferPointer { buf in
+            var lineStart = 0
+            while lineStart < buf.count {
+                let lf = buf.firstIndex(of: ASCII.lf, from: lineStart, to: buf.count) ?? buf.count
+                if buf[lineStart] == ASCII.hyphen {
+                    for boundary in boundaries
+                    where boundary.withUnsafeBufferPointer({ delimiter(buf, lineStart, lf, $0) }) != nil {
+                        return true
+                    }
+                }
+                lineStart = lf + 1
+            }
+            return false
+        }
+    }
+
     /// Whether `buf[start..<lf]` (a line, `lf` at its LF or the end) is a delimiter line:
     /// nil if not, else whether it closes the multipart.
     private static func delimiter(

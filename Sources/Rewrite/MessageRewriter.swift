@@ -118,7 +118,13 @@ public struct MessageRewriter: Sendable {
         }
         let edited = header.applying(result.headerEdits)
         out += edited.bytes[edited.range]
-        out += message[header.range.upperBound..<bodyRange.lowerBound]   // the empty line
+        var separator = Array(message[header.range.upperBound..<bodyRange.lowerBound])   // the empty line
+        if separator.isEmpty, let body = result.body, !body.isEmpty {
+            // A message that is all header has no empty line; the new body needs one.
+            if out.last != ASCII.lf { separator += header.lineEnding.bytes }
+            separator += header.lineEnding.bytes
+        }
+        out += separator
         if let body = result.body { out += body } else { out += message[bodyRange] }
         return (out, result)
     }

@@ -44,19 +44,24 @@ public enum QuotedPrintable {
     /// `email.quoprimime.body_encode`, so bodies produced by Python's `email` package are
     /// reproduced byte for byte. No line ending is added after the last line: a trailing
     /// line break in `bytes` is a hard break like any other.
-    public static func encode(_ bytes: [UInt8], lineEnding: LineEnding) -> [UInt8] {
-        encode(bytes[...], lineEnding: lineEnding)
+    ///
+    /// With `escapingLineStartHyphens`, a `-` that would begin an encoded line (after a hard
+    /// or a soft break) is written `=2D`, the lines still within 76 octets: no line then
+    /// starts with `--`, so none can be taken for a MIME boundary delimiter. The rewriter
+    /// asks for it only when the plain encoding would produce such a line.
+    public static func encode(_ bytes: [UInt8], lineEnding: LineEnding, escapingLineStartHyphens: Bool = false) -> [UInt8] {
+        encode(bytes[...], lineEnding: lineEnding, escapingLineStartHyphens: escapingLineStartHyphens)
     }
 
-    /// Encodes a slice of a larger buffer; see `encode(_:lineEnding:)`.
-    public static func encode(_ bytes: ArraySlice<UInt8>, lineEnding: LineEnding) -> [UInt8] {
+    /// Encodes a slice of a larger buffer; see `encode(_:lineEnding:escapingLineStartHyphens:)`.
+    public static func encode(_ bytes: ArraySlice<UInt8>, lineEnding: LineEnding, escapingLineStartHyphens: Bool = false) -> [UInt8] {
         // Per content octet at most 3 encoded octets, plus at most 3 octets of soft break
         // per 73 encoded octets and 5 for a line's trailing-whitespace case: 4n bounds it.
         let capacity = bytes.count * 4 + 16
         return bytes.withUnsafeBufferPointer { src in
             [UInt8](unsafeUninitializedCapacity: capacity) { out, written in
                 var writer = Writer(out: out, lineEnding: lineEnding)
-                encodeLines(src, lineEnding: lineEnding, into: &writer)
+                encodeLines(src, lineEnding: lineEnding, escapingLineStartHyphens: escapingLineStartHyphens, into: &writer)
                 written = writer.count
             }
         }
@@ -129,7 +134,9 @@ public enum QuotedPrintable {
     private static let widths: [UInt8] = (0...255).map { isLiteral(UInt8($0)) ? 1 : 3 }
 
     /// Splits `src` at every `lineEnding` and encodes each line, joining them with hard breaks.
-    private static func encodeLines(_ src: UnsafeBufferPointer<UInt8>, lineEnding: LineEnding, into w: inout Writer) {
+    private static func encodeLines(
+        _ src: UnsafeBufferPointer<UInt8>, lineEnding: LineEnding, escapingLineStartHyphens: Bool, into w: inout Writer
+    ) {
         widths.withUnsafeBufferPointer { width in
             let n = src.count
             var lineStart = 0
@@ -158,7 +165,8 @@ public enum QuotedPrintable {
                     encodedWidth &+= Int(width[Int(b)])
                     scan += 1
                 }
-                encodeLine(src, lineStart, lineEnd, encodedWidth: encodedWidth, widths: width, into: &w)
+                encodeLine(src, lineStart, lineEnd, encodedWidth: encodedWidth, widths: width,
+                           escapingLineStartHyphens: escapingLineStartHyphens, into: &w)
                 guard nextStart >= 0 else { return }
                 w.lineBreak()
                 lineStart = nextStart
@@ -171,16 +179,24 @@ public enum QuotedPrintable {
     ///
     /// Mirrors Python's algorithm: while 77 or more encoded octets remain, emit as many whole
     /// tokens as fit in 75 columns plus `=`; a final whitespace octet is escaped, or kept
-    /// before a soft break when escaping it would not fit.
+    /// before a soft break when escaping it would not fit. With `escapingLineStartHyphens`,
+    /// a `-` starting an encoded line counts (and is written) as the 3-octet `=2D`.
     private static func encodeLine(_ src: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, encodedWidth: Int,
-                                   widths width: UnsafeBufferPointer<UInt8>, into w: inout Writer) {
+                                   widths width: UnsafeBufferPointer<UInt8>, escapingLineStartHyphens: Bool,
+                                   into w: inout Writer) {
         var remaining = encodedWidth
         var pos = start
+        // Whether the octet at `pos`, starting an encoded line, is a hyphen to escape.
+        func hyphenStartsLine() -> Bool {
+            escapingLineStartHyphens && pos < end && src[pos] == ASCII.hyphen
+        }
+        var escapeFirst = hyphenStartsLine()
+        if escapeFirst { remaining += 2 }
         while remaining >= maximumLineLength + 1 {
             var column = 0
             while true {
                 let b = src[pos]
-                let bw = Int(width[Int(b)])
+                let bw = column == 0 && escapeFirst ? 3 : Int(width[Int(b)])
                 guard column + bw <= maximumLineLength - 1 else { break }
                 if bw == 1 { w.literal(b) } else { w.escape(b) }
                 column += bw
@@ -188,8 +204,14 @@ public enum QuotedPrintable {
             }
             w.softBreak()
             remaining -= column
+            escapeFirst = hyphenStartsLine()
+            if escapeFirst { remaining += 2 }
         }
-        guard end > start, src[end - 1] == ASCII.space || src[end - 1] == ASCII.tab else {
+        if escapeFirst {
+            w.escape(src[pos])
+            pos += 1
+        }
+        guard end > pos, src[end - 1] == ASCII.space || src[end - 1] == ASCII.tab else {
             w.tokens(src, pos, end, widths: width)
             return
         }

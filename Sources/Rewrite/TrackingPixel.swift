@@ -32,6 +32,25 @@ public enum TrackingPixel {
         return html.withUnsafeBufferPointer { $0.firstIndex(of: marker, from: 0, to: $0.count) != nil }
     }
 
+    /// True when `html` holds a pixel URL on `trackingBase` that survives `edits` (sorted,
+    /// non-overlapping): one inside bytes an edit replaces, such as the destination of a
+    /// link being wrapped that quotes a pixel URL, is gone from the output, so it does not
+    /// count. Deciding on the output this way keeps a second rewrite from adding a pixel.
+    static func isPresent(in html: [UInt8], trackingBase: [UInt8], keptBy edits: [ByteEdit]) -> Bool {
+        let marker = urlPrefix(trackingBase: trackingBase)
+        guard !marker.isEmpty else { return false }
+        return html.withUnsafeBufferPointer { buffer in
+            var from = 0
+            var next = 0  // first edit that does not end before the occurrence
+            while let at = buffer.firstIndex(of: marker, from: from, to: buffer.count) {
+                while next < edits.count && edits[next].range.upperBound <= at { next += 1 }
+                if next == edits.count || edits[next].range.lowerBound >= at + marker.count { return true }
+                from = at + 1
+            }
+            return false
+        }
+    }
+
     private static let prefix: [UInt8] = Array(#"<img src=""#.utf8)
     private static let suffix: [UInt8] = Array(
         #"" width="1" height="1" alt="" border="0" style="display:block;width:1px;height:1px;border:0">"#.utf8)
