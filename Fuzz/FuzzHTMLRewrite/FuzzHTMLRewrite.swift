@@ -4,7 +4,7 @@ import Rewrite
 /// `HTMLLinkRewriter` on arbitrary bytes, three passes per input:
 /// 1. a wrapper that declines every link and no pixel: the output is the input, except
 ///    for the opt-out attributes it removes (then it is a strict subsequence of the
-///    input);
+///    input, with no CRLF split into a bare CR or LF);
 /// 2. a wrapper that wraps everything, and both pixels: the same destinations are offered
 ///    in the same order, each one wrapped; the output holds a pixel. For
 ///    inputs of odd length the tracking URLs hold `"`, `'`, `&`, `<`, `>` and spaces, to
@@ -28,6 +28,10 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     } else {
         require(quiet.bytes.count < html.count && isSubsequence(quiet.bytes, of: html),
                 "removing \(quiet.linksOptedOut) opt-outs did more than delete bytes")
+        let (crBefore, lfBefore) = MIMETreeCheck.bareBreaks(html)
+        let (crAfter, lfAfter) = MIMETreeCheck.bareBreaks(quiet.bytes)
+        require(crAfter <= crBefore && lfAfter <= lfBefore,
+                "removing opt-outs split a CRLF: bare CR/LF \(crBefore)/\(lfBefore) became \(crAfter)/\(lfAfter)")
     }
 
     let nasty = size % 2 == 1

@@ -113,7 +113,8 @@ public struct MIMETreeCheck {
         }
     }
 
-    static func decoded(_ body: ArraySlice<UInt8>, _ encoding: TransferEncoding) -> [UInt8]? {
+    /// `body` decoded from `encoding`; nil when it does not decode.
+    public static func decoded(_ body: ArraySlice<UInt8>, _ encoding: TransferEncoding) -> [UInt8]? {
         switch encoding {
         case .quotedPrintable: return QuotedPrintable.decode(body)
         case .base64: return Base64Transfer.decode(body)
@@ -123,7 +124,7 @@ public struct MIMETreeCheck {
     }
 
     /// CRs not followed by LF, and LFs not preceded by CR.
-    static func bareBreaks(_ bytes: [UInt8]) -> (cr: Int, lf: Int) {
+    public static func bareBreaks(_ bytes: [UInt8]) -> (cr: Int, lf: Int) {
         var cr = 0, lf = 0
         for (i, b) in bytes.enumerated() {
             if b == 0x0D && (i + 1 == bytes.count || bytes[i + 1] != 0x0A) { cr += 1 }
