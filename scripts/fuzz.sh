@@ -12,6 +12,7 @@
 #   logs/<target>.log  libFuzzer's output
 # Committed seeds are Fuzz/seeds/<target>/; FuzzMessageRewrite also starts from the corpus
 # messages in Tests/Fixtures/corpus/messages and FuzzHTMLRewrite from their HTML parts.
+# Both use a dictionary of the tokens their parsers react to (Fuzz/dictionaries/).
 # FUZZ_CONFIG=debug|release picks the build (default release: optimized code runs several
 # times more inputs per second; assertions and bounds checks stay on).
 set -euo pipefail
@@ -51,11 +52,11 @@ for t in "${targets[@]}"; do
     case $t in
         FuzzMessageRewrite)
             seeds+=("$messages")
-            options+=(-max_len=65536) ;;
+            options+=(-max_len=65536 -dict=Fuzz/dictionaries/message.dict) ;;
         FuzzHTMLRewrite)
             Fuzz/extract-html-seeds.py "$scratch/seeds/$t" "$messages"/*.eml
             seeds+=("$scratch/seeds/$t")
-            options+=(-max_len=32768) ;;
+            options+=(-max_len=32768 -dict=Fuzz/dictionaries/html.dict) ;;
         *)
             options+=(-max_len=8192) ;;
     esac

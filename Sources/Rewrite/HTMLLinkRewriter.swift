@@ -212,11 +212,16 @@ private struct DocumentPass {
             linksOptedOut += 1
             for attribute in optOuts {
                 // Keep one separator when something other than '>' follows directly
-                // (`title=x clicktracking="off"/>` must not become `title=x/>`).
+                // (`title=x clicktracking="off"/>` must not become `title=x/>`); a CRLF is
+                // one separator, never split into a bare CR.
                 var start = attribute.start
                 if start < attribute.name.lowerBound, attribute.end < end - 1 {
                     let following = buffer[attribute.end]
-                    if !ASCII.isSpace(following), following != ASCII.greaterThan { start += 1 }
+                    if !ASCII.isSpace(following), following != ASCII.greaterThan {
+                        let isCRLF = buffer[start] == ASCII.cr && start + 1 < attribute.name.lowerBound
+                            && buffer[start + 1] == ASCII.lf
+                        start += isCRLF ? 2 : 1
+                    }
                 }
                 edits.append(ByteEdit(range: start..<attribute.end, replacement: []))
             }

@@ -91,4 +91,23 @@ import Testing
                 == "=2D" + String(repeating: "y", count: 72) + "=\r\nyy")
         #expect(QuotedPrintable.decode(QuotedPrintable.encode(tight, lineEnding: .crlf, escapingLineStartHyphens: true)) == tight)
     }
+
+    /// FuzzHTMLRewrite (with its dictionary): removing an opt-out attribute that follows a
+    /// CRLF and is followed directly by more tag text kept the CR of the line break and
+    /// dropped its LF, leaving a bare CR in the part. Minimized from the crash input
+    /// (`…\r\n    data-mailtrail="off"one;…`).
+    @Test func optOutRemovalKeepsACRLFWhole() {
+        let options = HTMLRewriteOptions(trackingBase: bytes("https://t.example.com/"))
+        for (input, expected) in [
+            ("<a href=\"https://example.com/a\"\r\n    data-mailtrail=\"off\"one;>a</a>",
+             "<a href=\"https://example.com/a\"\r\none;>a</a>"),
+            ("<a href=\"https://example.com/a\"\r\nclicktracking=\"off\"/>a</a>",
+             "<a href=\"https://example.com/a\"\r\n/>a</a>"),
+            ("<a href=x\n\tclicktracking='off'/>a</a>", "<a href=x\n/>a</a>"),
+        ] {
+            let result = HTMLLinkRewriter.rewrite(bytes(input), options: options) { _ in nil }
+            #expect(text(result.bytes) == expected)
+            #expect(result.linksOptedOut == 1)
+        }
+    }
 }
