@@ -35,7 +35,9 @@ final class RawHTTPConnection {
     private var buffer: [UInt8] = []
 
     /// Connects to 127.0.0.1:`port`, from `source` (another 127.x address) when given.
-    init(port: Int, source: String? = nil, timeout: Double = 10) throws {
+    /// `receiveBuffer` fixes the socket's receive buffer (no kernel autotuning), so tests of
+    /// a client that stops reading do not depend on the machine's `tcp_rmem`.
+    init(port: Int, source: String? = nil, timeout: Double = 10, receiveBuffer: Int32? = nil) throws {
         descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw FixtureError("socket: \(errno)") }
         var time = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - timeout.rounded(.down)) * 1e6))
@@ -43,6 +45,9 @@ final class RawHTTPConnection {
         setsockopt(descriptor, SOL_SOCKET, SO_SNDTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
         var one: Int32 = 1
         setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        if var size = receiveBuffer {
+            setsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         if let source {
             var local = FreePort.loopback(port: 0)
             inet_pton(AF_INET, source, &local.sin_addr)

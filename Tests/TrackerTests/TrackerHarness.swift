@@ -38,8 +38,8 @@ final class TrackerHarness {
         if ownsSpool { try? FileManager.default.removeItem(atPath: spoolDirectory) }
     }
 
-    func connect(source: String? = nil, timeout: Double = 10) throws -> RawHTTPConnection {
-        try RawHTTPConnection(port: port, source: source, timeout: timeout)
+    func connect(source: String? = nil, timeout: Double = 10, receiveBuffer: Int32? = nil) throws -> RawHTTPConnection {
+        try RawHTTPConnection(port: port, source: source, timeout: timeout, receiveBuffer: receiveBuffer)
     }
 
     /// The stream's events, oldest first.
