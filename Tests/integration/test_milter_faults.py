@@ -158,9 +158,10 @@ def check_tracked_while_redis_was_away(milter, postfix, queue_ids, recipients):
         queue_id = queue_ids[rcpt]
         line = lines[queue_id]
         assert line["enrichment"] == "spool", line
-        # Not delayed: Redis cost the message at most its timeout (plus scheduling slack on a
-        # busy test machine), whatever the rewrite itself took.
-        assert float(line["enrichment_ms"]) < REDIS_TIMEOUT_MS + 100, (queue_id, line)
+        # Not delayed: Redis cost the message at most its timeout, whatever the rewrite itself
+        # took. The slack is for a busy test machine; without the timeout the wait would be
+        # unbounded (a stopped Redis never answers).
+        assert float(line["enrichment_ms"]) < REDIS_TIMEOUT_MS + 800, (queue_id, line)
         [ids[rcpt]] = header_values(got[rcpt].message, "X-MailTrail-ID")
         assert ids[rcpt] == line["id"]
     assert len(set(ids.values())) == len(recipients)
@@ -185,11 +186,11 @@ def test_redis_stopped_while_200_messages_are_sent(milter_stack):
         queue_ids = send_in_parallel(postfix, batch, connections=10)
         recipients = [rcpt for rcpt, _ in batch]
         ids = check_tracked_while_redis_was_away(milter, postfix, queue_ids, recipients)
-        # Postfix saw no delay either: no message waited on the milter for a second.
+        # Postfix saw no delay either: no message waited on the milter for seconds.
         for rcpt in recipients:
             delays = re.search(rf"{queue_ids[rcpt]}: to=<{re.escape(rcpt)}>.*delays=([\d.]+)/",
                                postfix.maillog())
-            assert delays and float(delays.group(1)) < 1.0, (rcpt, delays and delays.group(0))
+            assert delays and float(delays.group(1)) < 3.0, (rcpt, delays and delays.group(0))
     finally:
         redis.start()
     check_records_replayed(redis, ids, queue_ids)
