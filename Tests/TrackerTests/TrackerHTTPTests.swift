@@ -196,14 +196,14 @@ import Testing
             let start = Date()
             let answer = String(decoding: try slow.readUntilClosed(), as: UTF8.self)
             #expect(answer.hasPrefix("HTTP/1.1 408 Request Timeout\r\n"))
-            #expect(Date().timeIntervalSince(start) < 2)
+            #expect(Date().timeIntervalSince(start) < 5)  // the 300 ms timer, not the client's 10 s
 
             let idle = try tracker.connect()
             #expect(try idle.get("/healthz").status == 200)
             let idleStart = Date()
             #expect(try idle.readUntilClosed().isEmpty)  // closed without a word
             let idled = Date().timeIntervalSince(idleStart)
-            #expect(idled > 0.4 && idled < 3)
+            #expect(idled > 0.4 && idled < 6)
         }
     }
 
