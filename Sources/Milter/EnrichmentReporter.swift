@@ -32,7 +32,10 @@ final class EnrichmentReporter: Sendable {
             return "redis"
         case .success(.spooled(let reason)):
             metrics.enrichmentSpooled.increment()
-            if let reason { redisFailed(reason, log: log) }
+            if let reason {
+                metrics.redisErrors.increment()
+                redisFailed(reason, log: log)
+            }
             return "spool"
         case .success(.rejected(let why)):
             metrics.redisErrors.increment()

@@ -43,17 +43,15 @@ public final class TrackerService: @unchecked Sendable {
         server = TrackerServer(configuration: configuration, services: services, group: group)
     }
 
-    /// Checks Redis, starts the event writer and the listener; returns the port listened on.
-    /// Fails (and stops again) when the address cannot be listened on.
+    /// Starts the listener, then the event writer (hits taken meanwhile wait in its queue),
+    /// then checks Redis (a wrong `redis_password` is said at once); returns the port listened
+    /// on. Fails, having started nothing, when the address cannot be listened on.
     @discardableResult
     public func start() throws(StartupError) -> Int {
-        writer.checkRedis()
-        writer.start()
         let bound: SocketAddress
         do {
             bound = try server.start()
         } catch {
-            writer.stop()
             try? group.syncShutdownGracefully()
             let code = (error as? IOError)?.errnoCode
             throw .cannotListen(on: ConfigValue.hostPortText((configuration.listenHost, configuration.listenPort)),
@@ -62,6 +60,8 @@ public final class TrackerService: @unchecked Sendable {
                                 addressInUse: code == EADDRINUSE)
         }
         address = bound
+        writer.start()
+        writer.checkRedis()
         logger.info("listening", metadata: [
             "address": "\(bound)", "threads": "\(configuration.threads)",
             "redis": "\(configuration.redisEndpoint)", "spool": "\(configuration.spoolDirectory)"])
