@@ -107,7 +107,7 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
-        .testTarget(name: "ConfigTests", dependencies: ["Config"]),
+        .testTarget(name: "ConfigTests", dependencies: ["Config", "Store"]),
         .testTarget(
             name: "TrailTests",
             dependencies: ["Trail", "Store", "CZlib", "TestSupport", .product(name: "PropertyBased", package: "swift-property-based")]

@@ -6,11 +6,13 @@ stop mail or clicks: one clear log line at once, then at most one a minute, and 
 /metrics (the milter's own endpoint, milter_metrics_listen, and the tracker's).
 
 Cases (program x cause -> status):
+  unreadable configuration file ......... milter, tracker, rewrite, link decode, link encode -> 78
   unreadable / missing keys file ........ milter, tracker, rewrite, link decode, link encode -> 78
   keys file others may read ............. milter (test_milter_daemon), tracker -> 78; CLI warns, works
   unwritable spool (permission, r/o fs) . milter, tracker -> 73
   port in use ........................... tracker_listen, milter_metrics_listen (milter_socket:
                                           test_milter_daemon) -> 69
+  unknown milter_socket_group ........... milter -> 78
   wrong / missing redis_password ........ feed, events tail, stats -> 78; milter and tracker keep
                                           running, spool, log rate-limited, count in /metrics
   full spool disk while running ......... milter (real Postfix), tracker -> delivered / answered,
@@ -121,7 +123,8 @@ class Mounts:
 
 
 @pytest.fixture
-def mounts():
+def mounts(work_dir):
+    """Mount points go under the work directory, so they are unmounted before it is removed."""
     if os.geteuid() != 0:
         pytest.skip("mounting a tmpfs needs root")
     made = Mounts()
@@ -284,6 +287,25 @@ def test_start_up_failure_goes_to_syslog_too(binaries, mailtrail_config, work_di
             # <19>: facility mail (2) * 8 + priority err (3).
             assert re.fullmatch(rf"<19>\w{{3}} [ \d]\d \d\d:\d\d:\d\d {program}\[\d+\]: error: {re.escape(message)}",
                                 datagram), datagram
+
+
+@pytest.mark.parametrize("program", ["mailtrail-milter", "mailtrail-tracker", "rewrite", "link decode", "link encode"])
+def test_configuration_file_unreadable_by_the_service_user(program, binaries, mailtrail_config, unprivileged):
+    config = mailtrail_config(log_destination="stderr")
+    config.chmod(0o600)
+    result = unprivileged(key_commands(binaries, config)[program])
+    assert result.returncode == EX_CONFIG, result
+    assert one_line(result) == (f"{prefix(program)}{config}: cannot read the configuration: permission denied "
+                                f"(this program runs as nobody: let it read the file)")
+
+
+def test_unknown_milter_socket_group(milter, binaries, work_dir):
+    path = work_dir / "milter.sock"
+    config = milter.config(milter_socket=f"unix:{path}", milter_socket_group="no-such-group-here")
+    result = run([binaries.milter, "-c", config, "-f"], check=False)
+    assert result.returncode == EX_CONFIG
+    assert one_line(result) == ('mailtrail-milter: error: milter_socket_group: no group "no-such-group-here" '
+                                '(create it, or name the group Postfix runs as, normally postfix)')
 
 
 # ---------------------------------------------------------------------------------------------
