@@ -54,14 +54,27 @@ let package = Package(
         .executableTarget(
             name: "Milter",
             dependencies: [
-                "CMilter", "Rewrite", "Config", "Store", "Daemon",
+                "CMilter", "Rewrite", "Config", "Store", "Daemon", "MetricsHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
 
-        // Daemon plumbing shared by the milter and the tracker: syslog/stderr logging, PID file.
+        // Daemon plumbing shared by the milter and the tracker: syslog/stderr logging, PID file,
+        // log throttling.
         .target(name: "Daemon", dependencies: [.product(name: "Logging", package: "swift-log")]),
+
+        // HTTP responses written as bytes (the tracker's answers) and the small /metrics
+        // endpoint of the milter.
+        .target(
+            name: "MetricsHTTP",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
 
         // bench/rewrite: engine throughput beside a plain copy (not part of the tests).
         .executableTarget(name: "RewriteBench", dependencies: ["Rewrite"], path: "bench/RewriteBench"),
@@ -70,7 +83,7 @@ let package = Package(
         .target(
             name: "TrackerCore",
             dependencies: [
-                "Rewrite", "Config", "Store",
+                "Rewrite", "Config", "Store", "Daemon", "MetricsHTTP",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -94,7 +107,7 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
-        .testTarget(name: "ConfigTests", dependencies: ["Config"]),
+        .testTarget(name: "ConfigTests", dependencies: ["Config", "Store"]),
         .testTarget(
             name: "TrailTests",
             dependencies: ["Trail", "Store", "CZlib", "TestSupport", .product(name: "PropertyBased", package: "swift-property-based")]
@@ -102,6 +115,13 @@ let package = Package(
         // Test fixtures shared by the test targets: a throwaway redis-server, free ports, temp dirs.
         .target(name: "TestSupport", dependencies: ["Store"], path: "Tests/TestSupport"),
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
+        .testTarget(
+            name: "DaemonTests",
+            dependencies: [
+                "Daemon", "MetricsHTTP",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         .testTarget(
             name: "TrackerTests",
             dependencies: [

@@ -79,6 +79,11 @@ public enum ConfigValue {
         return (host, port)
     }
 
+    /// `host:port` as ``hostPort(_:)`` reads it (brackets around an IPv6 address).
+    public static func hostPortText(_ address: (host: String, port: Int)) -> String {
+        address.host.contains(":") ? "[\(address.host)]:\(address.port)" : "\(address.host):\(address.port)"
+    }
+
     /// An octal file mode such as `0660`.
     public static func fileMode(_ text: String) throws(Invalid) -> Int {
         guard text.allSatisfy({ ("0"..."7").contains($0) }), let n = Int(text, radix: 8), n <= 0o7777 else {

@@ -11,22 +11,33 @@ extension Settings {
         do {
             text = try TextFile.read(keysFile)
         } catch {
-            let hint = error.exists ? "" : " (create it with `mailtrail keygen > \(keysFile)` and chmod 600)"
-            throw ConfigError(source: keysFile, message: "cannot read the keys file: \(error.reason)\(hint)")
-        }
-        if requirePrivate {
-            var st = stat()
-            if stat(keysFile, &st) == 0, st.st_mode & 0o077 != 0 {
-                throw ConfigError(source: keysFile, message: String(format:
-                    "keys file is accessible to group or others (mode %04o): run chmod 600 %@ and chown it to the service user",
-                    Int(st.st_mode & 0o7777), keysFile))
+            let fix: String
+            if !error.exists {
+                fix = "create it: mailtrail keygen > \(keysFile) && chmod 600 \(keysFile), or set keys_file"
+            } else if error.permissionDenied {
+                let user = ServiceUser.name
+                fix = "this program runs as \(user): chown \(user) \(keysFile) && chmod 600 \(keysFile)"
+            } else {
+                fix = "keys_file must name the file mailtrail keygen wrote"
             }
+            throw ConfigError(source: keysFile, message: "cannot read the keys file: \(error.reason) (\(fix))")
         }
+        if requirePrivate, let problem = keysFileExposure() { throw problem }
         do {
             return try KeyRing.parse(text, source: keysFile)
         } catch {
             throw ConfigError(source: keysFile, line: error.line, message: error.message)
         }
+    }
+
+    /// The complaint about a `keys_file` that group or others may access, or nil when only its
+    /// owner can. The daemons refuse to start with it; the CLI prints it as a warning.
+    public func keysFileExposure() -> ConfigError? {
+        var st = stat()
+        guard stat(keysFile, &st) == 0, st.st_mode & 0o077 != 0 else { return nil }
+        return ConfigError(source: keysFile, message: String(format:
+            "keys file is accessible to group or others (mode %04o): run chmod 600 %@ and chown it to the service user",
+            Int(st.st_mode & 0o7777), keysFile))
     }
 
     /// The engine options this configuration gives.

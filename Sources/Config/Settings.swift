@@ -39,6 +39,7 @@ public struct Settings: Equatable, Sendable {
     public var milterSocketMode = 0o660
     public var milterSocketGroup = ""
     public var milterPIDFile = ""
+    public var milterMetricsListen: (host: String, port: Int)? = nil
     public var maxMessageSize = 50 << 20
     public var memoryBufferSize = 1 << 20
     public var milterTimeout = 60.0
@@ -86,7 +87,8 @@ extension Settings {
             text = try TextFile.read(file)
         } catch {
             if path != nil || error.exists {
-                throw ConfigError(source: file, message: "cannot read the configuration: \(error.reason)")
+                let hint = error.permissionDenied ? " (this program runs as \(ServiceUser.name): let it read the file)" : ""
+                throw ConfigError(source: file, message: "cannot read the configuration: \(error.reason)\(hint)")
             }
         }
         return try parse(text, source: file, overrides: overrides)

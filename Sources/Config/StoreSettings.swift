@@ -17,24 +17,20 @@ extension Settings {
         spoolDirectory + "/" + program
     }
 
+    /// A program's own spool, created when missing; the error names the directory, the cause
+    /// and the fix (see ``StartupError/spool(_:spoolDirectory:)``).
+    public func openSpool(program: String) throws(StartupError) -> Spool {
+        do {
+            return try Spool(directory: spoolPath(for: program))
+        } catch {
+            throw .spool(error, spoolDirectory: spoolDirectory)
+        }
+    }
+
     /// The durable writer a program uses: Redis with the configured timeouts, backed by
     /// its own spool. Creates the spool directory when missing.
-    public func durableWriter(program: String) throws(ConfigError) -> DurableRedisWriter {
-        let spool: Spool
-        do {
-            spool = try Spool(directory: spoolPath(for: program))
-        } catch {
-            var message = "\(error)"
-            switch error {
-            case .cannotCreateDirectory, .notWritable:
-                message += " (the directory must be writable by the service user)"
-            case .inUse:
-                message += " (is another instance of this program running?)"
-            default:
-                break
-            }
-            throw ConfigError(source: "spool_directory", message: message)
-        }
+    public func durableWriter(program: String) throws(StartupError) -> DurableRedisWriter {
+        let spool = try openSpool(program: program)
         let endpoint = redisEndpoint
         return DurableRedisWriter(spool: spool) { RedisConnection(endpoint: endpoint) }
     }

@@ -6,20 +6,44 @@ public enum TextFile {
         /// False when the file does not exist (as opposed to unreadable, a directory, not UTF-8).
         public var exists: Bool
         public var reason: String
+        /// True when the file exists but this process may not read it (EACCES, EPERM).
+        public var permissionDenied = false
     }
 
     public static func read(_ path: String) throws(ReadError) -> String {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw ReadError(exists: false, reason: "no such file")
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw failure(errno) }
+        defer { close(descriptor) }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { throw failure(errno) }
+        if info.st_mode & S_IFMT == S_IFDIR { throw ReadError(exists: true, reason: "is a directory") }
+        var data: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 << 10)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw failure(errno)
+            }
+            if count == 0 { break }
+            data.append(contentsOf: chunk[0..<count])
         }
-        if isDirectory.boolValue { throw ReadError(exists: true, reason: "is a directory") }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ReadError(exists: true, reason: "permission denied")
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
+        guard let text = String(validating: data, as: UTF8.self) else {
             throw ReadError(exists: true, reason: "not UTF-8 text")
         }
         return text
+    }
+
+    private static func failure(_ code: Int32) -> ReadError {
+        switch code {
+        case ENOENT, ENOTDIR:
+            return ReadError(exists: false, reason: "no such file")
+        case EACCES, EPERM:
+            return ReadError(exists: true, reason: "permission denied", permissionDenied: true)
+        case EISDIR:
+            return ReadError(exists: true, reason: "is a directory")
+        default:
+            return ReadError(exists: true, reason: String(cString: strerror(code)))
+        }
     }
 }

@@ -22,33 +22,45 @@ final class Filter: @unchecked Sendable {
     static let largeBodyWait = 20.0
     /// Open sessions and messages in progress, for a stop that lets messages finish.
     let inFlight = InFlight()
+    let metrics = MilterMetrics()
+    private let reporter: EnrichmentReporter
     let log = Logger(label: "mailtrail-milter")
 
-    init(settings: Settings) throws {
+    init(settings: Settings) throws(StartupError) {
         self.settings = settings
-        let keyRing = try settings.loadKeyRing(requirePrivate: true)
+        let keyRing: KeyRing
+        do {
+            keyRing = try settings.loadKeyRing(requirePrivate: true)
+        } catch {
+            throw StartupError(error)
+        }
         rewriter = MessageRewriter(options: settings.rewriterOptions(keyRing: keyRing))
         writer = try settings.durableWriter(program: "milter")
         bodyDirectory = settings.spoolPath(for: "bodies")
         if mkdir(bodyDirectory, 0o700) != 0 && errno != EEXIST {
-            throw ConfigError(source: "spool_directory", key: "spool_directory",
-                              message: "cannot create \(bodyDirectory): \(String(cString: strerror(errno)))")
+            throw .spool(.cannotCreateDirectory(path: bodyDirectory, errno: errno), spoolDirectory: settings.spoolDirectory)
         }
         enrichment = EnrichmentBuilder(settings: settings)
-        let log = self.log
-        replayLoop = SpoolReplayLoop(writer: writer) { outcome in
-            switch outcome {
-            case .success(let report) where report.delivered > 0:
-                log.info("replayed spooled enrichment records", metadata: ["count": "\(report.delivered)"])
-            case .failure(let error):
-                log.error("spool replay failed: \(error)")
-            default:
-                break
-            }
-        }
+        let reporter = EnrichmentReporter(metrics: metrics, log: log, spoolDirectory: writer.spool.directory)
+        self.reporter = reporter
+        replayLoop = SpoolReplayLoop(writer: writer) { reporter.replayed($0) }
     }
 
-    func start() { replayLoop.start() }
+    /// Checks Redis once, so that a wrong `redis_password` is said at start rather than at the
+    /// first message, then starts replaying the spool.
+    func start() {
+        do {
+            _ = try RedisConnection(endpoint: settings.redisEndpoint).command(["PING"])
+        } catch {
+            reporter.checked(error)
+        }
+        replayLoop.start()
+    }
+
+    /// The Prometheus exposition of ``metrics``.
+    func exposition() -> [UInt8] {
+        metrics.exposition(spoolBytes: writer.spool.pendingBytes)
+    }
 
     func stop() {
         replayLoop.stop()
@@ -65,15 +77,18 @@ final class Filter: @unchecked Sendable {
     /// the message goes on: failures are logged and the message passes as it came.
     func finish(_ message: MessageInProgress, session: MilterSession, milter: MilterContext) {
         let started = DispatchTime.now()
+        metrics.messagesSeen.increment()
         var log = self.log
         log[metadataKey: "queue-id"] = "\(milter.queueID ?? "NOQUEUE")"
         log[metadataKey: "size"] = "\(message.bodySize)"
 
         if message.tooLarge {
+            metrics.countSkipped(.tooLarge)
             log.info("not tracked: larger than max_message_size (\(settings.maxMessageSize) bytes)")
             return
         }
         if let failure = message.bufferFailure {
+            metrics.countSkipped(.bufferFailed)
             log.error("not tracked: \(failure)")
             return
         }
@@ -83,6 +98,7 @@ final class Filter: @unchecked Sendable {
         let spilled = message.body.isSpilled
         if spilled {
             guard largeBodies.wait(timeout: .now() + Self.largeBodyWait) == .success else {
+                metrics.countSkipped(.busy)
                 log.warning("not tracked: waited \(Int(Self.largeBodyWait)) s in vain for one of \(Self.largeBodiesAtOnce) turns to rewrite a large message")
                 return
             }
@@ -101,6 +117,7 @@ final class Filter: @unchecked Sendable {
             result = rewriter.rewrite(header: header, body: body, sender: message.sender,
                                       trackingID: trackingID, issuedAt: UInt32(clamping: Int(now.timeIntervalSince1970)))
         } catch {
+            metrics.countSkipped(.bufferFailed)
             log.error("not tracked: \(error)")
             return
         }
@@ -127,13 +144,16 @@ final class Filter: @unchecked Sendable {
                 try milter.insertHeader(TrackingPolicy.idHeader, trackingID.hex)
             }
         } catch {
+            metrics.countSkipped(.modifyFailed)
             log.error("could not modify the message: \(error)")
             return
         }
         guard result.isTracked else {
+            metrics.countSkipped(MilterMetrics.SkipLabel(result.skip!))
             log.info("not tracked: \(result.skip!)")
             return
         }
+        metrics.messagesTracked.increment()
         // ms: the whole end of message; enrichment_ms: the part spent on Redis or the spool,
         // bounded by redis_connect_timeout + redis_timeout whatever state Redis is in.
         log.info("tracked", metadata: [
@@ -145,23 +165,10 @@ final class Filter: @unchecked Sendable {
     }
 
     /// Writes the enrichment record to Redis, or to the spool when Redis cannot take it;
-    /// returns where it went (`redis`, `spool` or `lost`), having logged any trouble.
+    /// returns where it went (`redis`, `spool` or `lost`), having counted it and logged any trouble.
     private func store(_ record: EnrichmentRecord, log: Logger) -> String {
-        do {
-            switch try writer.submit(record.commands(schema: settings.keySchema, ttlSeconds: Int(settings.messageTTL))) {
-            case .written:
-                return "redis"
-            case .spooled(let reason):
-                if let reason { log.warning("Redis unavailable, enrichment spooled: \(reason)") }
-                return "spool"
-            case .rejected(let why):
-                log.error("Redis refused the enrichment record: \(why)")
-                return "lost"
-            }
-        } catch {
-            log.error("enrichment record lost: Redis unavailable and spool failed: \(error)")
-            return "lost"
-        }
+        let commands = record.commands(schema: settings.keySchema, ttlSeconds: Int(settings.messageTTL))
+        return reporter.submitted(Result { () throws(SpoolError) in try writer.submit(commands) }, log: log)
     }
 
     private static func milliseconds(from start: DispatchTime, to end: DispatchTime) -> String {

@@ -4,6 +4,7 @@ import Daemon
 import Foundation
 import Glibc
 import Logging
+import MetricsHTTP
 
 /// Opens the socket, detaches, registers with libmilter and runs until a signal stops
 /// it; then lets the messages in progress finish and syncs the enrichment spool.
@@ -17,30 +18,53 @@ struct MilterRunner {
         let desc = name.withUnsafeMutableBufferPointer { FilterCallbacks.descriptor(name: $0.baseAddress!) }
         FilterCallbacks.filter = filter
 
-        guard smfi_register(desc) == MI_SUCCESS else { MilterCommand.fail("smfi_register failed") }
+        guard smfi_register(desc) == MI_SUCCESS else {
+            MilterCommand.fail(StartupError("smfi_register failed", status: EX_SOFTWARE), settings: settings)
+        }
         var spec = Array(settings.milterSocket.libmilterSpec.utf8CString)
         guard spec.withUnsafeMutableBufferPointer({ smfi_setconn($0.baseAddress) }) == MI_SUCCESS else {
-            MilterCommand.fail("milter_socket \(settings.milterSocket): not usable")
+            MilterCommand.fail(StartupError("milter_socket \(settings.milterSocket): not usable", status: EX_CONFIG), settings: settings)
         }
         _ = smfi_settimeout(Int32(settings.milterTimeout.rounded()))
         // libmilter removes an existing unix socket file before binding (rmsocket), even one
         // a running filter still serves: refuse instead of stealing it.
         if case let .unix(path) = settings.milterSocket, UnixSocketProbe.answers(path: path) {
-            MilterCommand.fail("cannot listen on \(settings.milterSocket): \(path) is in use by a running process"
-                               + " (is another mailtrail-milter running? check milter_socket)")
+            MilterCommand.fail(.cannotListen(on: "\(settings.milterSocket)", parameter: "milter_socket", program: "mailtrail-milter",
+                                             reason: "\(path) is in use by a running process", addressInUse: true),
+                               settings: settings)
         }
         // Open now, so a port in use or an unwritable socket directory is reported here,
         // on the terminal, rather than in the background.
         errno = 0
         guard smfi_opensocket(1) == MI_SUCCESS else {
             let code = errno
-            let reason = code == 0 ? "cannot open the socket" : String(cString: strerror(code))
-            let hint = code == EADDRINUSE ? "is another mailtrail-milter running? check milter_socket" : "check milter_socket"
-            MilterCommand.fail("cannot listen on \(settings.milterSocket): \(reason) (\(hint))")
+            MilterCommand.fail(.cannotListen(on: "\(settings.milterSocket)", parameter: "milter_socket", program: "mailtrail-milter",
+                                             reason: code == 0 ? "cannot open the socket" : String(cString: strerror(code)),
+                                             addressInUse: code == EADDRINUSE),
+                               settings: settings)
+        }
+        // The metrics endpoint's address too; it starts serving after the detach (a fork keeps
+        // no threads).
+        let metricsServer = settings.milterMetricsListen.map { address in
+            MetricsServer(host: address.host, port: address.port) { [filter] in filter.exposition() }
+        }
+        if let metricsServer {
+            do {
+                try metricsServer.bind()
+            } catch {
+                let address = ConfigValue.hostPortText((metricsServer.host, metricsServer.port))
+                MilterCommand.fail(.cannotListen(on: address, parameter: "milter_metrics_listen", program: "mailtrail-milter",
+                                                 reason: error.reason, addressInUse: error.addressInUse),
+                                   settings: settings)
+            }
         }
         switch settings.milterSocket {
         case let .unix(path):
-            try UnixSocketPermissions.apply(path: path, mode: settings.milterSocketMode, group: settings.milterSocketGroup)
+            do {
+                try UnixSocketPermissions.apply(path: path, mode: settings.milterSocketMode, group: settings.milterSocketGroup)
+            } catch {
+                MilterCommand.fail(error, settings: settings)
+            }
         case let .inet(_, port), let .inet6(_, port):
             ListenSocketOptions.disableNagle(port: port)
         }
@@ -49,7 +73,14 @@ struct MilterRunner {
         let pid = settings.milterPIDFile.isEmpty ? nil : PIDFile(path: settings.milterPIDFile)
         try pid?.write()
         filter.start()
-        log.info("starting", metadata: ["socket": "\(settings.milterSocket)", "base": "\(settings.trackingBaseURL)"])
+        do {
+            try metricsServer?.start()
+        } catch {
+            log.error("cannot serve metrics on milter_metrics_listen: \(error)")
+        }
+        var started: Logger.Metadata = ["socket": "\(settings.milterSocket)", "base": "\(settings.trackingBaseURL)"]
+        if let metricsServer { started["metrics"] = "\(ConfigValue.hostPortText((metricsServer.host, metricsServer.port)))" }
+        log.info("starting", metadata: started)
 
         let engine = LibmilterThread()
         engine.start()
@@ -76,6 +107,7 @@ struct MilterRunner {
         if left > 0 {
             log.warning("stopping with \(left) message(s) still in progress: Postfix applies milter_default_action to them")
         }
+        metricsServer?.stop()
         filter.stop()
         pid?.remove()
         log.info("stopped")

@@ -39,15 +39,20 @@ struct MilterCommand: ParsableCommand {
         if let pidFile { extra.append("milter_pid_file=\(pidFile)") }
         if foreground { extra.append("log_destination=stderr") }
 
+        let settings: Settings
+        do {
+            settings = try Settings.load(path: config, overrides: extra)
+        } catch {
+            Self.fail(StartupError(error), settings: nil)
+        }
+        // Before any Logger exists: loggers made earlier keep swift-log's default handler.
+        LogSetup.bootstrap(program: "mailtrail-milter", destination: settings.logDestination,
+                           facility: settings.syslogFacility)
         let filter: Filter
         do {
-            let settings = try Settings.load(path: config, overrides: extra)
-            // Before any Logger exists: loggers made earlier keep swift-log's default handler.
-            LogSetup.bootstrap(program: "mailtrail-milter", destination: settings.logDestination,
-                               facility: settings.syslogFacility)
             filter = try Filter(settings: settings)
         } catch {
-            Self.fail("\(error)")
+            Self.fail(error, settings: settings)
         }
         if checkOnly {
             print("mailtrail-milter: configuration OK")
@@ -56,9 +61,11 @@ struct MilterCommand: ParsableCommand {
         try MilterRunner(filter: filter, foreground: foreground).run()
     }
 
-    static func fail(_ message: String) -> Never {
-        _ = "mailtrail-milter: error: \(message)\n".withCString { fputs($0, stderr) }
-        Glibc.exit(EX_CONFIG)
+    /// Ends a start that cannot succeed: one line on stderr (and syslog when the settings say
+    /// so), and the sysexits status of the cause (see ``StartupError``).
+    static func fail(_ error: StartupError, settings: Settings?) -> Never {
+        let facility = settings.flatMap { $0.logDestination == "syslog" ? $0.syslogFacility : nil }
+        StartupFailure.exit(program: "mailtrail-milter", message: error.message, status: error.status, syslogFacility: facility)
     }
 }
 

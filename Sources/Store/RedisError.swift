@@ -37,6 +37,17 @@ public enum RedisError: Error, Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// True for mistakes in the configuration (`redis_password`, `redis_db`) that no retry
+    /// fixes: worth telling the operator loudly, even while writes wait in the spool.
+    public var isConfiguration: Bool {
+        switch self {
+        case .authFailed, .authRequired, .selectFailed:
+            return true
+        default:
+            return false
+        }
+    }
+
     public var description: String {
         switch self {
         case .connectRefused(let endpoint):
@@ -52,13 +63,24 @@ public enum RedisError: Error, Equatable, Sendable, CustomStringConvertible {
         case .protocolError(let endpoint, let detail):
             return "Redis at \(endpoint): protocol error: \(detail)"
         case .authFailed(let endpoint, let serverMessage):
-            return "Redis password wrong: check redis_password (\(endpoint) said: \(serverMessage))"
+            if Self.serverHasNoPassword(serverMessage) {
+                return "Redis at \(endpoint) has no password but redis_password is set (it said: \(serverMessage)):"
+                    + " empty redis_password, or set requirepass on the server"
+            }
+            return "Redis at \(endpoint) rejected redis_password (it said: \(serverMessage)):"
+                + " set redis_password to the server's requirepass"
         case .authRequired(let endpoint):
-            return "Redis at \(endpoint) requires a password: set redis_password"
+            return "Redis at \(endpoint) requires a password (NOAUTH): set redis_password to the server's requirepass"
         case .selectFailed(let endpoint, let db, let serverMessage):
-            return "Redis at \(endpoint): cannot select database \(db): \(serverMessage)"
+            return "Redis at \(endpoint): cannot select database \(db) (it said: \(serverMessage)):"
+                + " set redis_db below the server's databases setting"
         case .server(let endpoint, let message):
             return "Redis at \(endpoint) answered with an error: \(message)"
         }
+    }
+
+    /// Redis' answers to `AUTH` on a server without a password (6.x and later; 5.x).
+    private static func serverHasNoPassword(_ message: String) -> Bool {
+        message.contains("without any password configured") || message.contains("no password is set")
     }
 }

@@ -47,6 +47,19 @@ public enum SpoolError: Error, Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// What the operator does about this failure while the program keeps running, for the
+    /// spool in `directory`.
+    public func remedy(directory: String) -> String {
+        switch self {
+        case .diskFull:
+            return "free space on the file system of \(directory)"
+        case .recordTooLarge, .closed:
+            return "nothing to do for the spool; report it if it repeats"
+        default:
+            return "check \(directory) and its file system"
+        }
+    }
+
     private static func message(_ code: Int32) -> String {
         String(cString: strerror(code))
     }

@@ -47,19 +47,27 @@ struct TrackerCommand: ParsableCommand {
         if foreground { extra.append("log_destination=stderr") }
 
         let settings: Settings
-        let configuration: TrackerConfiguration
         do {
             settings = try Settings.load(path: config, overrides: extra)
+        } catch {
+            Self.fail(StartupError(error), settings: nil)
+        }
+        let configuration: TrackerConfiguration
+        do {
             configuration = try TrackerConfiguration(settings: settings, keyRing: settings.loadKeyRing(requirePrivate: true))
         } catch {
-            Self.fail("\(error)", status: EX_CONFIG)
+            Self.fail(StartupError(error), settings: settings)
         }
         if checkOnly {
             print("mailtrail-tracker: configuration OK")
             return
         }
         if detach {
-            do { try Background.detach() } catch { Self.fail("\(error)", status: EX_OSERR) }
+            do {
+                try Background.detach()
+            } catch {
+                Self.fail(StartupError("\(error)", status: EX_OSERR), settings: settings)
+            }
         }
         LogSetup.bootstrap(program: "mailtrail-tracker", destination: settings.logDestination, facility: settings.syslogFacility)
         let logger = Logger(label: "mailtrail-tracker")
@@ -68,13 +76,12 @@ struct TrackerCommand: ParsableCommand {
         do {
             service = try TrackerService(configuration: configuration, logger: logger)
         } catch {
-            Self.fail("\(error)", status: EX_CANTCREAT)
+            Self.fail(error, settings: settings)
         }
         do {
             try service.start()
         } catch {
-            Self.fail("cannot listen on \(configuration.listenHost):\(configuration.listenPort): \(error)"
-                      + " (is another mailtrail-tracker running? check tracker_listen)", status: EX_UNAVAILABLE)
+            Self.fail(error, settings: settings)
         }
         let pid = settings.trackerPIDFile.isEmpty ? nil : PIDFile(path: settings.trackerPIDFile)
         do {
@@ -91,9 +98,11 @@ struct TrackerCommand: ParsableCommand {
         pid?.remove()
     }
 
-    static func fail(_ message: String, status: Int32) -> Never {
-        _ = "mailtrail-tracker: error: \(message)\n".withCString { fputs($0, stderr) }
-        Glibc.exit(status)
+    /// Ends a start that cannot succeed: one line on stderr (and syslog when the settings say
+    /// so), and the sysexits status of the cause (see ``StartupError``).
+    static func fail(_ error: StartupError, settings: Settings?) -> Never {
+        let facility = settings.flatMap { $0.logDestination == "syslog" ? $0.syslogFacility : nil }
+        StartupFailure.exit(program: "mailtrail-tracker", message: error.message, status: error.status, syslogFacility: facility)
     }
 }
 

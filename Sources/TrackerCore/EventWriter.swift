@@ -1,3 +1,4 @@
+import Daemon
 import Foundation
 import Logging
 import Store
@@ -35,6 +36,13 @@ public final class EventWriter: @unchecked Sendable {
     private let batchSize: Int
     private let metrics: TrackerMetrics
     private let logger: Logger
+    private let redisEndpoint: RedisEndpoint
+    /// Troubles that last (a full spool disk, a `redis_password` Redis refuses) are logged at
+    /// once, then once per ``reminderInterval`` at most, however many events meet them.
+    private let spoolTrouble: LogThrottle
+    private let redisConfigTrouble: LogThrottle
+    /// Seconds between two log lines about the same lasting trouble.
+    public static let reminderInterval = 60.0
 
     // Guarded by `orderLock`: sequence allocation, direct attempts and spool appends.
     private let orderLock = NSLock()
@@ -62,6 +70,24 @@ public final class EventWriter: @unchecked Sendable {
         batchSize = max(1, configuration.batchSize)
         self.metrics = metrics
         self.logger = logger
+        redisEndpoint = configuration.redisEndpoint
+        spoolTrouble = LogThrottle(interval: Self.reminderInterval)
+        redisConfigTrouble = LogThrottle(interval: Self.reminderInterval)
+    }
+
+    /// Asks Redis once, so that a wrong `redis_password` is said at start rather than at the
+    /// first event. Never fails: events go to the spool until Redis takes them.
+    public func checkRedis() {
+        do {
+            _ = try RedisConnection(endpoint: redisEndpoint).command(["PING"])
+        } catch {
+            metrics.redisErrors.increment()
+            if error.isConfiguration {
+                redisRefusedConfiguration(error)
+            } else {
+                logger.warning("\(error); events go to the spool until Redis answers", metadata: ["spool": "\(spool.directory)"])
+            }
+        }
     }
 
     /// This tracker's name in the progress hash: `<host name>:<spool directory>`. A spool
@@ -266,8 +292,12 @@ public final class EventWriter: @unchecked Sendable {
             spoolDirty = true
             metrics.eventsSpooled.increment(by: Int64(batch.events.count))
         } catch {
+            metrics.spoolWriteErrors.increment()
             metrics.eventsLost.increment(by: Int64(batch.events.count))
-            logger.error("cannot spool events; they are lost", metadata: ["error": "\(error)", "events": "\(batch.events.count)"])
+            guard let unreported = spoolTrouble.occurrence() else { return }
+            let note = LogThrottle.note(unreported: unreported, "spool failure")
+            let remedy = error.remedy(directory: spool.directory)
+            logger.error("cannot spool events while Redis is unavailable: \(error): \(remedy); pixels and redirects are still answered, but these events are lost\(note)")
         }
     }
 
@@ -292,6 +322,12 @@ public final class EventWriter: @unchecked Sendable {
 
     private func redisFailed(_ error: RedisError) {
         metrics.redisErrors.increment()
+        if error.isConfiguration {
+            // Not an outage that ends by itself: said again (rate-limited) until fixed.
+            redisHealthy = false
+            redisRefusedConfiguration(error)
+            return
+        }
         if redisHealthy {
             redisHealthy = false
             logger.warning("Redis unavailable; spooling events", metadata: ["error": "\(error)", "spool": "\(spool.directory)"])
@@ -304,6 +340,15 @@ public final class EventWriter: @unchecked Sendable {
             logger.notice("Redis reachable again")
         }
     }
+
+    /// Redis refused the configuration (`redis_password`, `redis_db`).
+    private func redisRefusedConfiguration(_ error: RedisError) {
+        metrics.redisConfigErrors.increment()
+        guard let unreported = redisConfigTrouble.occurrence() else { return }
+        let note = LogThrottle.note(unreported: unreported, "Redis refusal")
+        logger.error("\(error); events wait in the spool \(spool.directory) until it is fixed\(note)")
+    }
+
 
     private static func now() -> Double {
         Date().timeIntervalSince1970

@@ -35,6 +35,8 @@ public struct TrackerConfiguration: Sendable {
     public var messageTTL: Int
     /// The tracker's own spool directory.
     public var spoolDirectory: String
+    /// The configured `spool_directory` it lies in (named in error messages).
+    public var spoolParent: String
 
     /// The configuration the settings describe. Fails only for a `trusted_proxies` entry that
     /// `Settings` let through unparsed (it validates them, so this does not happen in practice).
@@ -64,5 +66,6 @@ public struct TrackerConfiguration: Sendable {
         eventsMaxLength = settings.eventsMaxLength
         messageTTL = max(1, Int(settings.messageTTL.rounded()))
         spoolDirectory = settings.spoolPath(for: "tracker")
+        spoolParent = settings.spoolDirectory
     }
 }

@@ -11,6 +11,8 @@ import Prometheus
 /// | `mailtrail_tracker_queue_overflows_total` | counter | hits spooled by a request handler because the queue was full |
 /// | `mailtrail_tracker_events_lost_total` | counter | events that could be neither written nor spooled, or that Redis refused |
 /// | `mailtrail_tracker_redis_errors_total` | counter | failed Redis round trips and refused commands |
+/// | `mailtrail_tracker_redis_config_errors_total` | counter | Redis refusals caused by the configuration (`redis_password`, `redis_db`) |
+/// | `mailtrail_tracker_spool_write_errors_total` | counter | failed spool appends (disk full, I/O errors) |
 /// | `mailtrail_tracker_event_queue_depth` | gauge | hits waiting in memory for the writer |
 /// | `mailtrail_tracker_spool_bytes` | gauge | bytes waiting in the spool |
 ///
@@ -26,6 +28,8 @@ public final class TrackerMetrics: Sendable {
     public let eventsLost: Counter
     public let queueOverflows: Counter
     public let redisErrors: Counter
+    public let redisConfigErrors: Counter
+    public let spoolWriteErrors: Counter
     private let queueDepth: Gauge
     private let spoolBytes: Gauge
 
@@ -63,6 +67,8 @@ public final class TrackerMetrics: Sendable {
         queueOverflows = registry.makeCounter(descriptor: descriptor("queue_overflows", "total", "Hits spooled by a request handler because the event queue was full."), labels: [])
         eventsLost = registry.makeCounter(descriptor: descriptor("events_lost", "total", "Events neither written nor spooled, or refused by Redis."), labels: [])
         redisErrors = registry.makeCounter(descriptor: descriptor("redis_errors", "total", "Failed Redis round trips and refused commands."), labels: [])
+        redisConfigErrors = registry.makeCounter(descriptor: descriptor("redis_config_errors", "total", "Redis refusals caused by the configuration (redis_password, redis_db)."), labels: [])
+        spoolWriteErrors = registry.makeCounter(descriptor: descriptor("spool_write_errors", "total", "Failed spool appends (disk full, I/O errors)."), labels: [])
         queueDepth = registry.makeGauge(descriptor: descriptor("event_queue", "depth", "Hits waiting in memory for the writer."), labels: [])
         spoolBytes = registry.makeGauge(descriptor: descriptor("spool", "bytes", "Bytes waiting in the spool."), labels: [])
     }

@@ -20,15 +20,14 @@ public final class TrackerService: @unchecked Sendable {
     private var address: SocketAddress?
 
     /// Prepares the service; fails when the spool directory cannot be used.
-    public init(configuration: TrackerConfiguration, logger: Logger) throws(ConfigError) {
+    public init(configuration: TrackerConfiguration, logger: Logger) throws(StartupError) {
         self.configuration = configuration
         self.logger = logger
         let spool: Spool
         do {
             spool = try Spool(directory: configuration.spoolDirectory)
         } catch {
-            throw ConfigError(source: "configuration", key: "spool_directory",
-                              message: "\(error) (the directory must be writable by the service user)")
+            throw .spool(error, spoolDirectory: configuration.spoolParent)
         }
         let metrics = TrackerMetrics()
         self.metrics = metrics
@@ -44,19 +43,25 @@ public final class TrackerService: @unchecked Sendable {
         server = TrackerServer(configuration: configuration, services: services, group: group)
     }
 
-    /// Starts the event writer and the listener; returns the port listened on.
+    /// Starts the listener, then the event writer (hits taken meanwhile wait in its queue),
+    /// then checks Redis (a wrong `redis_password` is said at once); returns the port listened
+    /// on. Fails, having started nothing, when the address cannot be listened on.
     @discardableResult
-    public func start() throws -> Int {
-        writer.start()
+    public func start() throws(StartupError) -> Int {
         let bound: SocketAddress
         do {
             bound = try server.start()
         } catch {
-            writer.stop()
             try? group.syncShutdownGracefully()
-            throw error
+            let code = (error as? IOError)?.errnoCode
+            throw .cannotListen(on: ConfigValue.hostPortText((configuration.listenHost, configuration.listenPort)),
+                                parameter: "tracker_listen", program: "mailtrail-tracker",
+                                reason: code.map { String(cString: strerror($0)) } ?? "\(error)",
+                                addressInUse: code == EADDRINUSE)
         }
         address = bound
+        writer.start()
+        writer.checkRedis()
         logger.info("listening", metadata: [
             "address": "\(bound)", "threads": "\(configuration.threads)",
             "redis": "\(configuration.redisEndpoint)", "spool": "\(configuration.spoolDirectory)"])

@@ -39,7 +39,7 @@ struct EventsCommand: ParsableCommand {
             do {
                 var last = "0-0"
                 let latest = try connection.command(["XREVRANGE", stream, "+", "-", "COUNT", String(max(count, 1))])
-                guard let newestFirst = StreamEntry.list(latest) else { throw CLIError("unexpected XREVRANGE answer") }
+                guard let newestFirst = StreamEntry.list(latest) else { throw CLIError("unexpected XREVRANGE answer", status: EX_PROTOCOL) }
                 if let newest = newestFirst.first { last = newest.id }
                 if !json { StandardIO.write(Array((EventLine.header + "\n").utf8)) }
                 emit(Array(newestFirst.prefix(count).reversed()))
@@ -47,12 +47,12 @@ struct EventsCommand: ParsableCommand {
                 let stop = StopSignal()
                 while !stop.isRequested {
                     let reply = try connection.command(["XREAD", "COUNT", "100", "BLOCK", String(Self.block * 1000), "STREAMS", stream, last])
-                    guard let entries = StreamEntry.read(reply, stream: stream) else { throw CLIError("unexpected XREAD answer") }
+                    guard let entries = StreamEntry.read(reply, stream: stream) else { throw CLIError("unexpected XREAD answer", status: EX_PROTOCOL) }
                     if let newest = entries.last { last = newest.id }
                     emit(entries)
                 }
             } catch let error as RedisError {
-                throw CLIError(error.description)
+                throw CLIError(error)
             }
         }
 

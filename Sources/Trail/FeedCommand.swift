@@ -44,7 +44,7 @@ struct FeedCommand: ParsableCommand {
     func run() throws {
         let settings = try options.settings()
         guard !settings.feedURL.isEmpty, let url = URL(string: settings.feedURL) else {
-            throw CLIError("feed_url is not set: give the webhook URL (e.g. -o feed_url=https://hooks.example.com/mailtrail)")
+            throw CLIError("feed_url is not set: give the webhook URL (e.g. -o feed_url=https://hooks.example.com/mailtrail)", status: EX_CONFIG)
         }
         let secret = try Self.loadSecret(settings.feedSecretFile)
         let policy = try FeedPolicy(settings: settings, format: format)
@@ -78,16 +78,16 @@ struct FeedCommand: ParsableCommand {
     /// The webhook secret: the first line of the file, without surrounding whitespace.
     static func loadSecret(_ path: String) throws -> [UInt8] {
         guard !path.isEmpty else {
-            throw CLIError("feed_secret_file is not set: requests must be signed (e.g. head -c 32 /dev/urandom | base64 > /etc/mailtrail/feed-secret)")
+            throw CLIError("feed_secret_file is not set: requests must be signed (e.g. head -c 32 /dev/urandom | base64 > /etc/mailtrail/feed-secret)", status: EX_CONFIG)
         }
         let text: String
         do {
             text = try TextFile.read(path)
         } catch {
-            throw CLIError("\(path): cannot read the webhook secret: \(error.reason)")
+            throw CLIError("\(path): cannot read the webhook secret: \(error.reason)", status: EX_CONFIG)
         }
         let line = text.split(whereSeparator: \.isNewline).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
-        guard !line.isEmpty else { throw CLIError("\(path): the webhook secret is empty") }
+        guard !line.isEmpty else { throw CLIError("\(path): the webhook secret is empty", status: EX_CONFIG) }
         return Array(line.utf8)
     }
 

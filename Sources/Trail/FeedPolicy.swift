@@ -1,4 +1,5 @@
 import Config
+import Foundation
 
 /// How `mailtrail feed` batches, signs, sends and retries (from the `feed_*` parameters).
 struct FeedPolicy: Sendable {
@@ -28,7 +29,7 @@ struct FeedPolicy: Sendable {
 
     init(settings: Settings, format: FeedFormat? = nil) throws {
         guard let configured = FeedFormat(rawValue: settings.feedFormat) else {
-            throw CLIError("feed_format: \"\(settings.feedFormat)\" is not json or sparkpost")
+            throw CLIError("feed_format: \"\(settings.feedFormat)\" is not json or sparkpost", status: EX_CONFIG)
         }
         self.init(batchSize: settings.feedBatchSize, batchAge: settings.feedBatchAge,
                   maxAttempts: settings.feedMaxAttempts,

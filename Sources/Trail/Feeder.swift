@@ -1,11 +1,8 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Store
-
-/// Why `mailtrail feed` stopped with an error.
-struct FeedError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}
 
 /// The webhook exporter: reads `mt:events` through the consumer group `mt:feed`, POSTs signed,
 /// gzip-compressed batches, and acknowledges events only after a 2xx answer.
@@ -184,7 +181,7 @@ final class Feeder {
             let range = try redisOnce { () throws(RedisError) in
                 try connection.command(["XRANGE", schema.deadLetter, start, "+", "COUNT", String(policy.batchSize)])
             }
-            guard let entries = StreamEntry.list(range) else { throw FeedError("unexpected XRANGE answer: \(range)") }
+            guard let entries = StreamEntry.list(range) else { throw CLIError("unexpected XRANGE answer: \(range)", status: EX_PROTOCOL) }
             guard let last = entries.last else { break }
             start = "(" + last.id
             var events: [FeedEvent] = []
@@ -206,7 +203,7 @@ final class Feeder {
                 counters.replayed += events.count
                 log("replayed \(events.count) dead-letter event(s) in \(Self.milliseconds(elapsed)) ms")
             case .exhausted(let attempts, let lastError):
-                throw FeedError("replay stopped: a batch of \(events.count) failed \(attempts) times (\(lastError)); \(counters.replayed) replayed before it")
+                throw CLIError("replay stopped: a batch of \(events.count) failed \(attempts) times (\(lastError)); \(counters.replayed) replayed before it")
             case .stopped:
                 return (counters.replayed, skipped)
             }
@@ -356,17 +353,17 @@ final class Feeder {
                 }
                 guard stop.sleep(Self.redisRetryDelay) else { return nil }
             } catch let error as RedisError {
-                throw FeedError(error.description)
+                throw CLIError(error)
             }
         }
     }
 
     /// Runs a Redis step once; any failure ends the command.
-    private func redisOnce<T>(_ body: () throws(RedisError) -> T) throws(FeedError) -> T {
+    private func redisOnce<T>(_ body: () throws(RedisError) -> T) throws(CLIError) -> T {
         do {
             return try body()
         } catch {
-            throw FeedError(error.description)
+            throw CLIError(error)
         }
     }
 

@@ -56,7 +56,7 @@ struct StatsCommand: ParsableCommand {
             messages = try loader.messages()
             events = try loader.events(in: window)
         } catch {
-            throw CLIError(error.description)
+            throw CLIError(error)
         }
         if events.malformed > 0 {
             let n = events.malformed

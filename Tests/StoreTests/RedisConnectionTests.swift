@@ -106,14 +106,19 @@ import Glibc
         } catch {
             #expect(error == .authFailed(endpoint: "127.0.0.1:\(server.port)/0",
                                          serverMessage: "WRONGPASS invalid username-password pair or user is disabled."))
-            #expect(error.description.hasPrefix("Redis password wrong: check redis_password"))
+            #expect(error.description == "Redis at 127.0.0.1:\(server.port)/0 rejected redis_password (it said: "
+                    + "WRONGPASS invalid username-password pair or user is disabled.): "
+                    + "set redis_password to the server's requirepass")
             #expect(!error.isConnectivity)
+            #expect(error.isConfiguration)
         }
 
         let none = RedisConnection(endpoint: server.endpoint())
         #expect(throws: RedisError.authRequired(endpoint: "127.0.0.1:\(server.port)/0")) {
             try none.command(["PING"])
         }
+        #expect(RedisError.authRequired(endpoint: "127.0.0.1:\(server.port)/0").description
+                == "Redis at 127.0.0.1:\(server.port)/0 requires a password (NOAUTH): set redis_password to the server's requirepass")
 
         let right = RedisConnection(endpoint: server.endpoint(password: "s3cret", db: 2))
         #expect(try right.command(["SET", "k", "v"]) == .status("OK"))
@@ -127,8 +132,10 @@ import Glibc
         #expect {
             try redis.command(["PING"])
         } throws: { error in
-            guard case .authFailed(_, let message) = error as? RedisError else { return false }
+            guard let error = error as? RedisError, case .authFailed(_, let message) = error else { return false }
             return message.hasPrefix("ERR AUTH <password> called without any password configured")
+                && error.description.hasPrefix("Redis at 127.0.0.1:\(server.port)/0 has no password but redis_password is set (it said: ERR AUTH")
+                && error.description.hasSuffix("): empty redis_password, or set requirepass on the server")
         }
     }
 

@@ -258,6 +258,8 @@ import Testing
                 "mailtrail_tracker_events_lost_total 0",
                 "mailtrail_tracker_queue_overflows_total 0",
                 "mailtrail_tracker_redis_errors_total 0",
+                "mailtrail_tracker_redis_config_errors_total 0",
+                "mailtrail_tracker_spool_write_errors_total 0",
                 "mailtrail_tracker_event_queue_depth 0.0",
                 "mailtrail_tracker_spool_bytes 0.0",
                 "# HELP mailtrail_tracker_requests_total HTTP answers by route and status.",

@@ -408,14 +408,14 @@ def test_sparkpost_format(feed):
 def test_configuration_errors_are_explained(feed, work_dir):
     receiver = feed.receiver()
     result = feed.run(feed.config(receiver, feed_url=""), "--once")
-    assert result.returncode == 1
+    assert result.returncode == 78  # EX_CONFIG
     assert "feed_url is not set" in result.stderr
     result = feed.run(feed.config(receiver, feed_secret_file=""), "--once")
-    assert result.returncode == 1
+    assert result.returncode == 78
     assert "feed_secret_file is not set: requests must be signed" in result.stderr
     missing = work_dir / "no-such-secret"
     result = feed.run(feed.config(receiver, feed_secret_file=missing), "--once")
-    assert result.returncode == 1
+    assert result.returncode == 78
     assert f"{missing}: cannot read the webhook secret: no such file" in result.stderr
     assert receiver.snapshot() == []
 
@@ -424,5 +424,5 @@ def test_redis_down_ends_a_once_run_with_the_reason(feed, mailtrail_config):
     receiver = feed.receiver()
     config = mailtrail_config(None, feed_url=receiver.url, feed_secret_file=feed.secret_file)
     result = feed.run(config, "--once")
-    assert result.returncode == 1
+    assert result.returncode == 69  # EX_UNAVAILABLE
     assert "connection refused (is redis-server running?)" in result.stderr

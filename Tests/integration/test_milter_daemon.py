@@ -18,6 +18,7 @@ import time
 from harness import CORPUS, MilterProcess, pid_alive, run, tracked_lines, wait_until
 
 SENDER = "app@mail.example.com"
+EX_UNAVAILABLE = 69
 EX_CONFIG = 78
 
 
@@ -67,7 +68,7 @@ def test_tcp_port_in_use_is_a_clear_error(milter, binaries):
         busy.listen()
         port = busy.getsockname()[1]
         result = start_expecting_failure(binaries, milter.config(milter_socket=f"inet:{port}@127.0.0.1"))
-    assert result.returncode == EX_CONFIG
+    assert result.returncode == EX_UNAVAILABLE
     assert one_line(result) == (f"mailtrail-milter: error: cannot listen on inet:{port}@127.0.0.1: "
                                 f"Address already in use (is another mailtrail-milter running? "
                                 f"check milter_socket)")

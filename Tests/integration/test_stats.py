@@ -185,5 +185,5 @@ def test_bad_window_and_redis_down(mailtrail_config, binaries):
     assert '--since "yesterday": use a duration ago (24h, 7d)' in result.stderr
     result = subprocess.run([str(binaries.mailtrail), "stats", "-c", str(config)],
                             capture_output=True, text=True, timeout=60)
-    assert result.returncode == 1
+    assert result.returncode == 69  # EX_UNAVAILABLE
     assert "connection refused (is redis-server running?)" in result.stderr
