@@ -364,9 +364,11 @@ class SinkWatcher:
         delivery = Delivery(seqs[0], path, received_queue_id(captured.message),
                             [m.group(1).decode().lower() for m in ID_HEADER_RE.finditer(head)],
                             pixels, clicks)
+        # Its requests are queued before it counts as delivered: once every message counts,
+        # every request has been queued.
+        self.on_delivery(delivery)
         with self.lock:
             self.deliveries.setdefault(delivery.seq, []).append(delivery)
-        self.on_delivery(delivery)
 
     def _run(self) -> None:
         while not self.stop.is_set():
@@ -763,6 +765,8 @@ class Soak:
                    f"{self.submitter.tempfails} SMTP retries")
         self.wait_delivered()
         self.wait_drained()
+        self.watcher.close()
+        self.load.close()
         self.read_rss("milter 2", self.milter.pid, "end")
         self.read_rss("tracker", self.tracker.pid, "end")
         self.verify()
