@@ -53,3 +53,13 @@ clean:
 SECONDS ?= 60
 fuzz: deps
 	scripts/fuzz.sh $(SECONDS)
+
+# Soak: MESSAGES corpus messages (default 20000; CI: MESSAGES=2000) through the throwaway
+# Postfix with the milter, 20 parallel senders (SMTP and sendmail), a concurrent open/click
+# load on the tracker, Redis restarted twice and the milter once. Prints a summary and fails
+# naming every failed check. Builds and tests the debug build unless SOAK_BUILD=release.
+.PHONY: soak
+MESSAGES ?= 20000
+SOAK_BUILD ?= debug
+soak: deps
+	$(PYTHON) scripts/soak.py --messages $(MESSAGES) --build $(SOAK_BUILD)

@@ -250,6 +250,9 @@ public final class EventWriter: @unchecked Sendable {
                     replayed += written
                     report(failures: failures, events: batch.events.count, written: written)
                 case .alreadyApplied:
+                    // Its events are in the stream (the transaction ran, only its reply was
+                    // lost): counted as replayed, so that spooled = replayed + lost once drained.
+                    metrics.eventsReplayed.increment(by: Int64(batch.events.count))
                     logger.info("spooled batch was already applied before the connection failed; skipped",
                                 metadata: ["sequence": "\(batch.sequence)", "events": "\(batch.events.count)"])
                 case .transient(let error, _):

@@ -7,7 +7,7 @@ import Prometheus
 /// | `mailtrail_tracker_requests_total{route,status}` | counter | answers, by route (`open`, `click`, `healthz`, `metrics`, `other`) and HTTP status |
 /// | `mailtrail_tracker_events_written_total` | counter | events added to the stream directly |
 /// | `mailtrail_tracker_events_spooled_total` | counter | events put in the spool (Redis down, slow or the queue full) |
-/// | `mailtrail_tracker_events_replayed_total` | counter | spooled events later added to the stream |
+/// | `mailtrail_tracker_events_replayed_total` | counter | spooled events later added to the stream, or found there already (the batch ran but its reply was lost) |
 /// | `mailtrail_tracker_queue_overflows_total` | counter | hits spooled by a request handler because the queue was full |
 /// | `mailtrail_tracker_events_lost_total` | counter | events that could be neither written nor spooled, or that Redis refused |
 /// | `mailtrail_tracker_redis_errors_total` | counter | failed Redis round trips and refused commands |
