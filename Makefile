@@ -42,6 +42,7 @@ demo: deps
 bench: deps
 	bench/rewrite
 	bench/tracker
+	bench/milter
 
 clean:
 	rm -rf .build
