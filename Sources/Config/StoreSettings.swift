@@ -18,8 +18,9 @@ extension Settings {
     }
 
     /// The durable writer a program uses: Redis with the configured timeouts, backed by
-    /// its own spool. Creates the spool directory when missing.
-    public func durableWriter(program: String) throws(ConfigError) -> DurableRedisWriter {
+    /// its own spool. Creates the spool directory when missing. `maxIdleConnections`: Redis
+    /// connections kept open between writes (one per concurrent writer is never reopened).
+    public func durableWriter(program: String, maxIdleConnections: Int = 4) throws(ConfigError) -> DurableRedisWriter {
         let spool: Spool
         do {
             spool = try Spool(directory: spoolPath(for: program))
@@ -36,6 +37,6 @@ extension Settings {
             throw ConfigError(source: "spool_directory", message: message)
         }
         let endpoint = redisEndpoint
-        return DurableRedisWriter(spool: spool) { RedisConnection(endpoint: endpoint) }
+        return DurableRedisWriter(spool: spool, maxIdleConnections: maxIdleConnections) { RedisConnection(endpoint: endpoint) }
     }
 }

@@ -139,10 +139,7 @@ public struct EnrichmentRecord: Equatable, Sendable {
     }
 
     private static func jsonArray(_ values: [String]) -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
-        // Encoding an array of strings cannot fail.
-        return Array((try? encoder.encode(values)) ?? Data("[]".utf8))
+        JSONStringArray.encode(values)
     }
 }
 
