@@ -42,7 +42,7 @@ struct MilterRunner {
         case let .unix(path):
             try UnixSocketPermissions.apply(path: path, mode: settings.milterSocketMode, group: settings.milterSocketGroup)
         case let .inet(_, port), let .inet6(_, port):
-            ListenSocketOptions.disableNagle(port: port)
+            ListenSocketOptions.apply(port: port)
         }
         if !foreground { try Background.detach() }
         let log = Logger(label: "mailtrail-milter")
