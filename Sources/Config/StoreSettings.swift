@@ -18,8 +18,9 @@ extension Settings {
     }
 
     /// The durable writer a program uses: Redis with the configured timeouts, backed by
-    /// its own spool. Creates the spool directory when missing. `maxIdleConnections`: Redis
-    /// connections kept open between writes (one per concurrent writer is never reopened).
+    /// its own spool. Creates the spool directory when missing. `maxIdleConnections`: how many
+    /// Redis connections stay open between writes; with one per concurrent writer, none is
+    /// ever reconnected.
     public func durableWriter(program: String, maxIdleConnections: Int = 4) throws(ConfigError) -> DurableRedisWriter {
         let spool: Spool
         do {

@@ -173,8 +173,8 @@ final class Filter: @unchecked Sendable {
     /// arithmetic: `String(format:)` goes through Foundation's CFString formatter, which cost
     /// as much as the Redis write of a message.
     private static func milliseconds(from start: DispatchTime, to end: DispatchTime) -> String {
-        let nanoseconds = end.uptimeNanoseconds >= start.uptimeNanoseconds ? end.uptimeNanoseconds - start.uptimeNanoseconds : 0
-        let tenths = (nanoseconds + 50_000) / 100_000
+        let (start, end) = (start.uptimeNanoseconds, end.uptimeNanoseconds)
+        let tenths = ((end >= start ? end - start : 0) + 50_000) / 100_000
         return "\(tenths / 10).\(tenths % 10)"
     }
 
