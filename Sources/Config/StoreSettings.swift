@@ -28,10 +28,12 @@ extension Settings {
     }
 
     /// The durable writer a program uses: Redis with the configured timeouts, backed by
-    /// its own spool. Creates the spool directory when missing.
-    public func durableWriter(program: String) throws(StartupError) -> DurableRedisWriter {
+    /// its own spool. Creates the spool directory when missing. `maxIdleConnections`: how many
+    /// Redis connections stay open between writes; with one per concurrent writer, none is
+    /// ever reconnected.
+    public func durableWriter(program: String, maxIdleConnections: Int = 4) throws(StartupError) -> DurableRedisWriter {
         let spool = try openSpool(program: program)
         let endpoint = redisEndpoint
-        return DurableRedisWriter(spool: spool) { RedisConnection(endpoint: endpoint) }
+        return DurableRedisWriter(spool: spool, maxIdleConnections: maxIdleConnections) { RedisConnection(endpoint: endpoint) }
     }
 }

@@ -66,7 +66,7 @@ struct MilterRunner {
                 MilterCommand.fail(error, settings: settings)
             }
         case let .inet(_, port), let .inet6(_, port):
-            ListenSocketOptions.disableNagle(port: port)
+            ListenSocketOptions.apply(port: port)
         }
         if !foreground { try Background.detach() }
         let log = Logger(label: "mailtrail-milter")

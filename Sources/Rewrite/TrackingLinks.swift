@@ -28,9 +28,12 @@ public struct TrackingLinks: Sendable {
         self.issuedAt = issuedAt
 
         // Scheme and authority end at the first '/' after "://" (or at the end).
+        // (ByteSearch, not `firstRange(of:)`: on [UInt8] that resolves to Foundation's
+        // generic DataProtocol search, a visible cost for every message.)
+        let separator = Array("://".utf8)
         var authorityEnd = base.count
-        if let separator = base.firstRange(of: Array("://".utf8)) {
-            authorityEnd = base[separator.upperBound...].firstIndex(of: ASCII.slash) ?? base.count
+        if let start = base.withUnsafeBufferPointer({ $0.firstIndex(of: separator, from: 0, to: $0.count) }) {
+            authorityEnd = base[(start + separator.count)...].firstIndex(of: ASCII.slash) ?? base.count
         }
         caseInsensitiveLength = authorityEnd
         foldedPrefix = base[..<authorityEnd].map(ASCII.lower) + base[authorityEnd...] + [ASCII.slash]

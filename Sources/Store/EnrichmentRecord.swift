@@ -62,12 +62,12 @@ public struct EnrichmentRecord: Equatable, Sendable {
     public var fields: [(EnrichmentField, [UInt8])] {
         var fields: [(EnrichmentField, [UInt8])] = [(.sender, Array(sender.utf8))]
         if let singleRecipient { fields.append((.recipient, Array(singleRecipient.utf8))) }
-        fields.append((.recipients, Self.jsonArray(recipients)))
+        fields.append((.recipients, JSONStringArray.encode(recipients)))
         fields.append((.rcptCount, Array(String(recipients.count).utf8)))
         if let messageID { fields.append((.messageID, Array(messageID.utf8))) }
         if let subject { fields.append((.subject, Array(subject.utf8))) }
         if let campaign { fields.append((.campaign, Array(campaign.utf8))) }
-        if !tags.isEmpty { fields.append((.tags, Self.jsonArray(tags))) }
+        if !tags.isEmpty { fields.append((.tags, JSONStringArray.encode(tags))) }
         if let queueID { fields.append((.queueID, Array(queueID.utf8))) }
         if let clientAddress { fields.append((.clientAddress, Array(clientAddress.utf8))) }
         if let saslUser { fields.append((.saslUser, Array(saslUser.utf8))) }
@@ -136,13 +136,6 @@ public struct EnrichmentRecord: Equatable, Sendable {
             sentAt: try number(.sentAt),
             linksWrapped: linksWrapped
         )
-    }
-
-    private static func jsonArray(_ values: [String]) -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
-        // Encoding an array of strings cannot fail.
-        return Array((try? encoder.encode(values)) ?? Data("[]".utf8))
     }
 }
 
