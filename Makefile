@@ -53,3 +53,7 @@ clean:
 SECONDS ?= 60
 fuzz: deps
 	scripts/fuzz.sh $(SECONDS)
+
+# The Swift unit tests under AddressSanitizer (and LeakSanitizer), then ThreadSanitizer.
+sanitize: deps
+	scripts/sanitize.sh
