@@ -22,7 +22,7 @@ import threading
 import time
 
 import mailcheck
-from harness import CORPUS, strip_leading_received, tracked_lines, wait_until
+from harness import CORPUS, SLOWDOWN, strip_leading_received, tracked_lines, wait_until
 
 SENDER = "app@mail.example.com"
 CORPUS_FILES = sorted(CORPUS.glob("*.eml"))
@@ -159,8 +159,8 @@ def check_tracked_while_redis_was_away(milter, postfix, queue_ids, recipients):
         line = lines[queue_id]
         assert line["enrichment"] == "spool", line
         # Not delayed: Redis cost the message at most its timeout (plus scheduling slack on a
-        # busy test machine), whatever the rewrite itself took.
-        assert float(line["enrichment_ms"]) < REDIS_TIMEOUT_MS + 100, (queue_id, line)
+        # busy test machine, more for a sanitizer build), whatever the rewrite itself took.
+        assert float(line["enrichment_ms"]) < REDIS_TIMEOUT_MS + 100 * SLOWDOWN, (queue_id, line)
         [ids[rcpt]] = header_values(got[rcpt].message, "X-MailTrail-ID")
         assert ids[rcpt] == line["id"]
     assert len(set(ids.values())) == len(recipients)
@@ -185,11 +185,12 @@ def test_redis_stopped_while_200_messages_are_sent(milter_stack):
         queue_ids = send_in_parallel(postfix, batch, connections=10)
         recipients = [rcpt for rcpt, _ in batch]
         ids = check_tracked_while_redis_was_away(milter, postfix, queue_ids, recipients)
-        # Postfix saw no delay either: no message waited on the milter for a second.
+        # Postfix saw no delay either: no message waited on the milter for a second (a
+        # sanitizer build's rewrite is slower).
         for rcpt in recipients:
             delays = re.search(rf"{queue_ids[rcpt]}: to=<{re.escape(rcpt)}>.*delays=([\d.]+)/",
                                postfix.maillog())
-            assert delays and float(delays.group(1)) < 1.0, (rcpt, delays and delays.group(0))
+            assert delays and float(delays.group(1)) < 1.0 * SLOWDOWN, (rcpt, delays and delays.group(0))
     finally:
         redis.start()
     check_records_replayed(redis, ids, queue_ids)
