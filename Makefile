@@ -64,3 +64,8 @@ MESSAGES ?= 20000
 SOAK_BUILD ?= debug
 soak: deps
 	$(PYTHON) scripts/soak.py --messages $(MESSAGES) --build $(SOAK_BUILD)
+
+# The unit tests, then chosen integration tests against sanitized binaries, under
+# AddressSanitizer (with LeakSanitizer), then ThreadSanitizer (scripts/sanitize.sh).
+sanitize: deps
+	scripts/sanitize.sh

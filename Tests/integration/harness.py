@@ -27,6 +27,12 @@ CORPUS = REPO / "Tests" / "Fixtures" / "corpus" / "messages"
 COMMAND_TIMEOUT = 60      # seconds, any helper script or binary run
 SMTP_TIMEOUT = 30
 
+# "address" or "thread" when MAILTRAIL_BIN_DIR holds sanitizer builds (scripts/sanitize.sh sets
+# it). They run several times slower, and AddressSanitizer keeps freed memory in quarantine:
+# latency bounds get SLOWDOWN times their slack, and memory-growth bounds do not apply.
+SANITIZER = os.environ.get("MAILTRAIL_SANITIZER", "")
+SLOWDOWN = 5 if SANITIZER else 1
+
 # Headers smtp-sink writes in front of each captured message (see smtp-sink(1)).
 SINK_HEADERS = ("x-client-addr", "x-client-proto", "x-helo-args", "x-mail-args", "x-rcpt-args")
 

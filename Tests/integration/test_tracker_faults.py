@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from harness import wait_until
+from harness import SANITIZER, wait_until
 from tracker_process import (http_get, mint, path_of, stream_length, tracker_factory,  # noqa: F401
                              wait_for_events)
 
@@ -167,7 +167,8 @@ def test_hostile_input_never_redirects_never_crashes_memory_stays_flat(tracker_f
     assert 302 not in statuses, "a mutated token redirected"
     assert set(statuses) <= {200, 400, 404, 405, 414, None}
     assert tracker.process.poll() is None
-    assert rss[1] - rss[0] < 4 * 1024, f"RSS grew from {rss[0]} to {rss[1]} KiB"
+    if not SANITIZER:   # AddressSanitizer's quarantine holds freed memory by design
+        assert rss[1] - rss[0] < 4 * 1024, f"RSS grew from {rss[0]} to {rss[1]} KiB"
     # Nothing was recorded, and the tracker still works.
     assert stream_length(redis_server) in (0, -1)
     assert http_get(tracker.port, path_of(click))[0] == 302
