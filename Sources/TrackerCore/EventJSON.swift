@@ -10,8 +10,18 @@ import Store
 enum EventJSON {
     /// The event's JSON; nil when its timestamp is not a finite number (JSON has no NaN).
     static func bytes(of event: TrackingEvent) -> [UInt8]? {
-        guard event.timestamp.isFinite else { return nil }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(640)
+        return append(event, to: &bytes) ? bytes : nil
+    }
+
+    /// Appends the event's JSON to `buffer` (which the writer reuses from event to event);
+    /// false, with nothing appended, when its timestamp is not a finite number.
+    static func append(_ event: TrackingEvent, to buffer: inout [UInt8]) -> Bool {
+        guard event.timestamp.isFinite else { return false }
         var out = Writer()
+        swap(&out.bytes, &buffer)
+        defer { swap(&out.bytes, &buffer) }
         out.raw("{")
         if let campaign = event.campaign { out.field("campaign", string: campaign) }
         out.key("client-info")
@@ -48,7 +58,7 @@ enum EventJSON {
         if let url = event.url { out.field("url", string: url) }
         out.field("user-agent", string: event.userAgent)
         out.raw("}")
-        return out.bytes
+        return true
     }
 
     /// `XADD mt:events MAXLEN ~ <maxLength> * id <id> json <json>`, as
@@ -60,6 +70,27 @@ enum EventJSON {
             Array(TrackingEvent.streamIDField.utf8), Array(event.id.utf8),
             Array(TrackingEvent.streamJSONField.utf8), json,
         ]
+    }
+
+    /// Appends the ``xaddCommand(for:schema:maxLength:)`` of `event` to `commands`, its JSON
+    /// written through `scratch` (cleared first, kept for the next event); false, with nothing
+    /// appended, when the event cannot be encoded.
+    static func appendXADD(for event: TrackingEvent, schema: KeySchema, maxLength: Int,
+                           to commands: inout RESPCommands, scratch: inout [UInt8]) -> Bool {
+        scratch.removeAll(keepingCapacity: true)
+        guard append(event, to: &scratch) else { return false }
+        commands.begin(10)
+        commands.argument(xadd)
+        commands.argument(schema.events)
+        commands.argument(maxLen)
+        commands.argument(approximately)
+        commands.argument(maxLength)
+        commands.argument(autoID)
+        commands.argument(TrackingEvent.streamIDField)
+        commands.argument(event.id)
+        commands.argument(TrackingEvent.streamJSONField)
+        commands.argument(scratch)
+        return true
     }
 
     private static let xadd = Array("XADD".utf8)
@@ -76,10 +107,6 @@ enum EventJSON {
     private struct Writer {
         var bytes: [UInt8] = []
         private var needsComma = false
-
-        init() {
-            bytes.reserveCapacity(640)
-        }
 
         mutating func raw(_ text: String) {
             bytes.append(contentsOf: text.utf8)

@@ -23,7 +23,7 @@ public final class EventWriter: @unchecked Sendable {
     public var syncInterval: Double = 0.2
     /// How long a batch smaller than the batch size waits for more hits while the previous
     /// one was busy (see ``HitQueue/take(max:timeout:linger:)``).
-    public var linger = 0.002
+    public var linger = 0.01
     /// A replay yields to the queue after this many spool records or this long.
     public var replayChunkRecords = 64
     public var replayChunkSeconds = 0.05
