@@ -156,6 +156,13 @@ public final class EventWriter: @unchecked Sendable {
         let batch = EventBatch(sequence: nextSequence(), events: events)
         guard spool.isEmpty else {
             append(batch)
+            // Everything else waiting goes behind it now, so the queue keeps room for new hits
+            // while the spool is replayed (hits that find it full make one-event records).
+            var more = queue.take(max: batchSize, timeout: 0)
+            while !more.isEmpty {
+                append(EventBatch(sequence: nextSequence(), events: more.map { PendingEvent(id: ids.newID(), hit: $0) }))
+                more = queue.take(max: batchSize, timeout: 0)
+            }
             return
         }
         var observed: UInt64 = 0
