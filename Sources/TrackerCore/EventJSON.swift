@@ -79,6 +79,12 @@ enum EventJSON {
                            to commands: inout RESPCommands, scratch: inout [UInt8]) -> Bool {
         scratch.removeAll(keepingCapacity: true)
         guard append(event, to: &scratch) else { return false }
+        appendXADD(id: event.id, json: scratch, schema: schema, maxLength: maxLength, to: &commands)
+        return true
+    }
+
+    /// Appends `XADD mt:events MAXLEN ~ <maxLength> * id <id> json <json>` to `commands`.
+    static func appendXADD(id: String, json: [UInt8], schema: KeySchema, maxLength: Int, to commands: inout RESPCommands) {
         commands.begin(10)
         commands.argument(xadd)
         commands.argument(schema.events)
@@ -87,10 +93,9 @@ enum EventJSON {
         commands.argument(maxLength)
         commands.argument(autoID)
         commands.argument(TrackingEvent.streamIDField)
-        commands.argument(event.id)
+        commands.argument(id)
         commands.argument(TrackingEvent.streamJSONField)
-        commands.argument(scratch)
-        return true
+        commands.argument(json)
     }
 
     private static let xadd = Array("XADD".utf8)
@@ -104,9 +109,11 @@ enum EventJSON {
         return text.hasSuffix(".0") ? String(text.dropLast(2)) : text
     }
 
-    private struct Writer {
+    /// Writes JSON members in order, with the commas between them.
+    struct Writer {
         var bytes: [UInt8] = []
-        private var needsComma = false
+        /// Whether the next key needs a comma before it.
+        var needsComma = false
 
         mutating func raw(_ text: String) {
             bytes.append(contentsOf: text.utf8)
@@ -131,36 +138,45 @@ enum EventJSON {
             needsComma = true
         }
 
-        /// A JSON string: `"` and `\` escaped, control characters as `\b \t \n \f \r` or
-        /// `\u00xx`, everything else (slashes, non-ASCII) as is. Runs without escapes are
-        /// copied in one piece.
         mutating func string(_ text: String) {
-            bytes.append(UInt8(ascii: "\""))
-            var text = text
-            text.withUTF8 { utf8 in
-                var runStart = 0
-                for (index, byte) in utf8.enumerated() where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
-                    bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
-                    runStart = index + 1
-                    bytes.append(UInt8(ascii: "\\"))
-                    switch byte {
-                    case UInt8(ascii: "\""), UInt8(ascii: "\\"): bytes.append(byte)
-                    case 0x08: bytes.append(UInt8(ascii: "b"))
-                    case 0x09: bytes.append(UInt8(ascii: "t"))
-                    case 0x0A: bytes.append(UInt8(ascii: "n"))
-                    case 0x0C: bytes.append(UInt8(ascii: "f"))
-                    case 0x0D: bytes.append(UInt8(ascii: "r"))
-                    default:
-                        bytes.append(contentsOf: [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
-                                                  Self.hex[Int(byte >> 4)], Self.hex[Int(byte & 0x0F)]])
-                    }
-                }
-                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...]))
-            }
-            bytes.append(UInt8(ascii: "\""))
+            EventJSON.appendString(text, to: &bytes)
             needsComma = true
         }
-
-        private static let hex = Array("0123456789abcdef".utf8)
     }
+
+    /// Appends `text` as a JSON string: `"` and `\` escaped, control characters as
+    /// `\b \t \n \f \r` or `\u00xx`, everything else (slashes, non-ASCII) as is. Runs
+    /// without escapes are copied in one piece.
+    static func appendString(_ text: String, to bytes: inout [UInt8]) {
+        var text = text
+        text.withUTF8 { appendString(utf8: $0, to: &bytes) }
+    }
+
+    /// ``appendString(_:to:)`` for text given as valid UTF-8.
+    static func appendString(utf8: UnsafeBufferPointer<UInt8>, to bytes: inout [UInt8]) {
+        bytes.append(UInt8(ascii: "\""))
+        var runStart = 0
+        for index in 0..<utf8.count {
+            let byte = utf8[index]
+            guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
+            runStart = index + 1
+            bytes.append(UInt8(ascii: "\\"))
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"): bytes.append(byte)
+            case 0x08: bytes.append(UInt8(ascii: "b"))
+            case 0x09: bytes.append(UInt8(ascii: "t"))
+            case 0x0A: bytes.append(UInt8(ascii: "n"))
+            case 0x0C: bytes.append(UInt8(ascii: "f"))
+            case 0x0D: bytes.append(UInt8(ascii: "r"))
+            default:
+                bytes.append(contentsOf: [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
+                                          hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]])
+            }
+        }
+        bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...]))
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    private static let hex = Array("0123456789abcdef".utf8)
 }

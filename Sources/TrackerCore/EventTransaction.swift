@@ -137,8 +137,8 @@ public struct EventTransaction: Sendable {
 
             // Round trip 2: the transaction. `first` follows from what was read (WATCH keeps it
             // true until EXEC); counters are added up per message and kind.
-            let messages = trackingIDs.indices.map {
-                EventAssembler.Message(trackingID: trackingIDs[$0], enrichment: enrichment[$0])
+            let templates = trackingIDs.indices.map {
+                EventJSONTemplate(message: EventAssembler.Message(trackingID: trackingIDs[$0], enrichment: enrichment[$0]))
             }
             // Per message: whether its first open / first click is taken (in Redis or by an
             // earlier event of this batch).
@@ -159,12 +159,12 @@ public struct EventTransaction: Sendable {
                     first = !clickTaken[message]
                     clickTaken[message] = true
                 }
-                let event = EventAssembler.event(for: pending, message: messages[message], first: first)
-                guard EventJSON.appendXADD(for: event, schema: schema, maxLength: eventsMaxLength,
-                                           to: &xadds, scratch: &scratch) else {
+                scratch.removeAll(keepingCapacity: true)
+                guard templates[message].append(pending, first: first, to: &scratch) else {
                     failures.append("event \(pending.id) cannot be encoded (timestamp \(hit.timestamp))")
                     continue
                 }
+                EventJSON.appendXADD(id: pending.id, json: scratch, schema: schema, maxLength: eventsMaxLength, to: &xadds)
                 let slot = message * 2 + (isOpen ? 1 : 0)
                 let engagement: Int
                 if let existing = engagementIndex[slot] {
