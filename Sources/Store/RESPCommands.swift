@@ -69,6 +69,30 @@ public struct RESPCommands: Sendable {
         appendCRLF()
     }
 
+    /// Arguments encoded once, to start many commands alike (the fixed head of every `XADD`
+    /// of a batch, say): ``arguments(_:)`` appends their bytes as they are.
+    public struct Prepared: Sendable {
+        fileprivate var commands = RESPCommands()
+        /// Number of arguments.
+        public var count: Int { commands.preparedCount }
+
+        public init(_ arguments: [[UInt8]]) {
+            commands.argumentsLeft = arguments.count
+            for argument in arguments { commands.argument(argument) }
+            commands.preparedCount = arguments.count
+        }
+    }
+
+    /// Number of arguments in a ``Prepared`` (its commands count stays 0).
+    private var preparedCount = 0
+
+    /// Appends prepared arguments to the current command.
+    public mutating func arguments(_ prepared: Prepared) {
+        assert(argumentsLeft >= prepared.count, "more arguments than the command was begun with")
+        argumentsLeft -= prepared.count
+        bytes.append(contentsOf: prepared.commands.bytes)
+    }
+
     /// A command given as arguments, in one call.
     public mutating func command(_ arguments: RedisCommand) {
         begin(arguments.count)

@@ -79,24 +79,26 @@ enum EventJSON {
                            to commands: inout RESPCommands, scratch: inout [UInt8]) -> Bool {
         scratch.removeAll(keepingCapacity: true)
         guard append(event, to: &scratch) else { return false }
-        appendXADD(id: event.id, json: scratch, schema: schema, maxLength: maxLength, to: &commands)
+        appendXADD(head: xaddHead(schema: schema, maxLength: maxLength), id: event.id, json: scratch, to: &commands)
         return true
     }
 
-    /// Appends `XADD mt:events MAXLEN ~ <maxLength> * id <id> json <json>` to `commands`.
-    static func appendXADD(id: String, json: [UInt8], schema: KeySchema, maxLength: Int, to commands: inout RESPCommands) {
-        commands.begin(10)
-        commands.argument(xadd)
-        commands.argument(schema.events)
-        commands.argument(maxLen)
-        commands.argument(approximately)
-        commands.argument(maxLength)
-        commands.argument(autoID)
-        commands.argument(TrackingEvent.streamIDField)
+    /// What every `XADD` of the writer starts with: `XADD mt:events MAXLEN ~ <maxLength> * id`.
+    static func xaddHead(schema: KeySchema, maxLength: Int) -> RESPCommands.Prepared {
+        RESPCommands.Prepared([xadd, Array(schema.events.utf8), maxLen, approximately, Array(String(maxLength).utf8), autoID,
+                               Array(TrackingEvent.streamIDField.utf8)])
+    }
+
+    /// Appends `<head> <id> json <json>` (``xaddHead(schema:maxLength:)``) to `commands`.
+    static func appendXADD(head: RESPCommands.Prepared, id: String, json: [UInt8], to commands: inout RESPCommands) {
+        commands.begin(head.count + 3)
+        commands.arguments(head)
         commands.argument(id)
-        commands.argument(TrackingEvent.streamJSONField)
+        commands.argument(jsonField)
         commands.argument(json)
     }
+
+    private static let jsonField = Array(TrackingEvent.streamJSONField.utf8)
 
     private static let xadd = Array("XADD".utf8)
     private static let maxLen = Array("MAXLEN".utf8)

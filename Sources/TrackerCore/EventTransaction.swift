@@ -5,9 +5,9 @@ import Store
 ///
 /// 1. `WATCH` the batch's `mt:msg:<id>` hashes, `HGETALL` each (the enrichment, and whether
 ///    `first_open_at` / `first_click_at` are set), and `HGET` this tracker's progress mark.
-/// 2. `MULTI`; per message and kind one `HINCRBY` by the batch's count, `HSETNX` of the
-///    first-seen time when the batch holds the first, `EXPIRE NX` when the hash is new
-///    (``Engagement``); per event `XADD mt:events MAXLEN ~ N`; then
+/// 2. `MULTI`; per event `XADD mt:events MAXLEN ~ N`; per message and kind one `HINCRBY` by
+///    the batch's count, `HSETNX` of the first-seen time when the batch holds the first,
+///    `EXPIRE NX` when the hash is new (``Engagement``); then
 ///    `HSET <progress> <writer> <sequence>`; `EXEC`.
 ///
 /// `WATCH` makes the `first` decision and the counters consistent with concurrent writers
@@ -80,6 +80,7 @@ public struct EventTransaction: Sendable {
         let keys = trackingIDs.map { schema.message($0.hex) }
         var scratch: [UInt8] = []
         scratch.reserveCapacity(1024)
+        let xaddHead = EventJSON.xaddHead(schema: schema, maxLength: eventsMaxLength)
 
         for _ in 0..<maxConflicts {
             // Round trip 1: watch and read.
@@ -146,7 +147,12 @@ public struct EventTransaction: Sendable {
             var clickTaken = enrichment.map { $0?[EnrichmentField.firstClickAt.rawValue] != nil }
             var engagements: [Engagement] = []
             var engagementIndex: [Int: Int] = [:]  // message index * 2 (+1 for opens) → engagement
-            var xadds = RESPCommands(reservingCapacity: batch.events.count * 720)
+            // MULTI, the events, the counters, the progress mark, EXEC: within the transaction
+            // the order of the commands is invisible to everyone else.
+            var writes = RESPCommands(reservingCapacity: batch.events.count * 720 + 160 * trackingIDs.count + 256)
+            writes.begin(1)
+            writes.argument("MULTI")
+            var xadds = 0
             for (position, pending) in batch.events.enumerated() {
                 let hit = pending.hit
                 let message = eventMessages[position]
@@ -164,7 +170,8 @@ public struct EventTransaction: Sendable {
                     failures.append("event \(pending.id) cannot be encoded (timestamp \(hit.timestamp))")
                     continue
                 }
-                EventJSON.appendXADD(id: pending.id, json: scratch, schema: schema, maxLength: eventsMaxLength, to: &xadds)
+                EventJSON.appendXADD(head: xaddHead, id: pending.id, json: scratch, to: &writes)
+                xadds += 1
                 let slot = message * 2 + (isOpen ? 1 : 0)
                 let engagement: Int
                 if let existing = engagementIndex[slot] {
@@ -177,9 +184,6 @@ public struct EventTransaction: Sendable {
                 engagements[engagement].count += 1
                 if first { engagements[engagement].firstAt = Int64(hit.timestamp.rounded(.down)) }
             }
-            var writes = RESPCommands(reservingCapacity: xadds.bytes.count + 160 * engagements.count + 256)
-            writes.begin(1)
-            writes.argument("MULTI")
             var expiring = [Bool](repeating: false, count: trackingIDs.count)
             for engagement in engagements {
                 let message = engagement.message
@@ -189,9 +193,7 @@ public struct EventTransaction: Sendable {
                 if hashIsNew { expiring[message] = true }
                 engagement.append(to: &writes, key: keys[message], ttlSeconds: ttl)
             }
-            let firstXADD = writes.count - 1  // index within the EXEC result array
-            writes.append(xadds)
-            let xaddPositions = firstXADD..<(firstXADD + xadds.count)
+            let xaddPositions = 0..<xadds  // indices within the EXEC result array
             writes.begin(4)
             writes.argument("HSET")
             writes.argument(progressKey)

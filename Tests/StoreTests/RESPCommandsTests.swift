@@ -49,6 +49,20 @@ import Testing
         #expect(Self.text(head) == "*2\r\n$4\r\nECHO\r\n$5\r\nhello\r\n*1\r\n$4\r\nPING\r\n")
     }
 
+    @Test func preparedArgumentsStartCommandsAlike() {
+        let head = RESPCommands.Prepared([Array("XADD".utf8), Array("s".utf8), Array("*".utf8)])
+        #expect(head.count == 3)
+        var commands = RESPCommands()
+        for id in ["1", "22"] {
+            commands.begin(head.count + 1)
+            commands.arguments(head)
+            commands.argument(id)
+        }
+        #expect(commands.count == 2)
+        #expect(Self.text(commands) == "*4\r\n$4\r\nXADD\r\n$1\r\ns\r\n$1\r\n*\r\n$1\r\n1\r\n"
+                + "*4\r\n$4\r\nXADD\r\n$1\r\ns\r\n$1\r\n*\r\n$2\r\n22\r\n")
+    }
+
     @Test func sameBytesAsHiredisFormatsFromArgv() {
         // redisFormatCommandArgv's output for these arguments, as hiredis writes it.
         var commands = RESPCommands()

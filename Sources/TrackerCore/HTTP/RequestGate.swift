@@ -1,16 +1,11 @@
 import NIOCore
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Turns the bytes of a connection into request heads (``RequestHead``), one complete head
 /// at a time, so that no client can make the tracker hold more than a bounded amount of
 /// memory or a connection for long:
 ///
-/// - **Framing.** Each byte is looked at once to find where a head ends (a search for LF per
-///   line); the complete head then goes to ``RequestHeadParser``. A head split across reads
+/// - **Framing.** Each byte is looked at once to find where a head ends (``HeadScanner``);
+///   the complete head then goes to ``RequestHeadParser``. A head split across reads
 ///   waits here, and its lines already scanned are not scanned again. Empty lines between
 ///   requests are dropped.
 /// - **Limits.** A request line longer than ``Limits/requestLine`` is answered 414, a
@@ -43,17 +38,6 @@ final class RequestGate: ChannelDuplexHandler {
         var idleTimeout: TimeAmount = .seconds(30)
     }
 
-    enum Verdict: Equatable {
-        /// A head ends `at` bytes into the scanned bytes.
-        case headEnd(at: Int)
-        /// All bytes scanned, no head ended.
-        case exhausted
-        /// The current head breaks a limit: refuse it.
-        case refuse(RequestHeadError)
-    }
-
-    private enum Phase { case betweenRequests, requestLine, headers }
-
     private let limits: Limits
     private let state: ConnectionState
     private let onRefusal: (Int) -> Void
@@ -62,13 +46,8 @@ final class RequestGate: ChannelDuplexHandler {
     private var pending: ByteBuffer?
     /// How many bytes of `pending` the scanner has seen (all of the current, incomplete head).
     private var scanned = 0
+    private var scanner: HeadScanner
     private var readHeldBack = false
-    private var phase = Phase.betweenRequests
-    private var requestLineLength = 0
-    private var headerBytes = 0
-    private var lineLength = 0
-    private var lastByte: UInt8 = 0
-    private var headStartedAt = NIODeadline.distantPast
     private var lastReadAt = NIODeadline.distantPast
     private var timer: Scheduled<Void>?
     private var timerDeadline = NIODeadline.distantFuture
@@ -78,6 +57,7 @@ final class RequestGate: ChannelDuplexHandler {
         self.limits = limits
         self.state = state
         self.onRefusal = onRefusal
+        scanner = HeadScanner(requestLineLimit: limits.requestLine, headerBlockLimit: limits.headerBlock)
     }
 
     // MARK: - Lifecycle
@@ -158,8 +138,9 @@ final class RequestGate: ChannelDuplexHandler {
                 pending = buffer
                 return
             }
-            let verdict = buffer.withUnsafeReadableBytes { bytes in
-                scan(UnsafeRawBufferPointer(rebasing: bytes[scanned...]), now: { lastReadAt })
+            let readAt = lastReadAt
+            let verdict = buffer.withUnsafeReadableBytes { [scanned] bytes in
+                scanner.scan(UnsafeRawBufferPointer(rebasing: bytes[scanned...]), now: { readAt })
             }
             switch verdict {
             case .headEnd(let end):
@@ -174,66 +155,12 @@ final class RequestGate: ChannelDuplexHandler {
             case .exhausted:
                 scanned = buffer.readableBytes
                 pending = buffer
-                if phase != .betweenRequests { armTimer(context: context, at: headStartedAt + limits.headerTimeout) }
+                if scanner.inHead { armTimer(context: context, at: scanner.headStartedAt + limits.headerTimeout) }
                 return
             case .refuse(let error):
                 refuse(context: context, error)
             }
         }
-    }
-
-    /// Advances the head scanner over `bytes`; `now` is read when a head starts.
-    func scan(_ bytes: UnsafeRawBufferPointer, now: () -> NIODeadline) -> Verdict {
-        guard let base = bytes.baseAddress else { return .exhausted }
-        let count = bytes.count
-        var index = 0
-        while index < count {
-            switch phase {
-            case .betweenRequests:
-                let byte = bytes[index]
-                if byte == Self.cr || byte == Self.lf {  // blank lines between requests are allowed
-                    index += 1
-                    continue
-                }
-                phase = .requestLine
-                requestLineLength = 0
-                headerBytes = 0
-                lineLength = 0
-                headStartedAt = now()
-            case .requestLine:
-                let lf = Self.find(Self.lf, in: base, from: index, count: count)
-                let end = lf ?? count
-                requestLineLength += end - index
-                if end > index { lastByte = bytes[end - 1] }
-                guard let lf else {
-                    if requestLineLength > limits.requestLine + 1 { return .refuse(.requestLineTooLong) }
-                    return .exhausted
-                }
-                let length = requestLineLength - (lastByte == Self.cr ? 1 : 0)
-                if length > limits.requestLine { return .refuse(.requestLineTooLong) }
-                index = lf + 1
-                phase = .headers
-                lineLength = 0
-                lastByte = Self.lf
-            case .headers:
-                let lf = Self.find(Self.lf, in: base, from: index, count: count)
-                let end = lf ?? count
-                lineLength += end - index
-                headerBytes += end - index + (lf == nil ? 0 : 1)
-                if end > index { lastByte = bytes[end - 1] }
-                if headerBytes > limits.headerBlock { return .refuse(.headerBlockTooLarge) }
-                guard let lf else { return .exhausted }
-                index = lf + 1
-                let blank = lineLength == 0 || (lineLength == 1 && lastByte == Self.cr)
-                lineLength = 0
-                lastByte = Self.lf
-                if blank {
-                    phase = .betweenRequests
-                    return .headEnd(at: index)
-                }
-            }
-        }
-        return .exhausted
     }
 
     private func refuse(context: ChannelHandlerContext, _ error: RequestHeadError) {
@@ -274,8 +201,8 @@ final class RequestGate: ChannelDuplexHandler {
         guard !state.closing else { return }
         let now = context.eventLoop.now
         let idleDeadline = lastReadAt + limits.idleTimeout
-        if phase != .betweenRequests {
-            let headDeadline = headStartedAt + limits.headerTimeout
+        if scanner.inHead {
+            let headDeadline = scanner.headStartedAt + limits.headerTimeout
             if now >= headDeadline {
                 refuse(context: context, .timeout)
                 return
@@ -299,19 +226,11 @@ final class RequestGate: ChannelDuplexHandler {
         timerDeadline = .distantFuture
     }
 
-    // MARK: - Bytes
-
-    private static let cr = UInt8(ascii: "\r")
-    private static let lf = UInt8(ascii: "\n")
-
     /// Drops CR and LF bytes before a request line (empty lines between requests).
     private static func dropEmptyLines(_ buffer: inout ByteBuffer) {
-        let skip = buffer.withUnsafeReadableBytes { bytes in bytes.prefix { $0 == cr || $0 == lf }.count }
+        let skip = buffer.withUnsafeReadableBytes { bytes in
+            bytes.prefix { $0 == HeadScanner.cr || $0 == HeadScanner.lf }.count
+        }
         buffer.moveReaderIndex(forwardBy: skip)
-    }
-
-    private static func find(_ byte: UInt8, in base: UnsafeRawPointer, from index: Int, count: Int) -> Int? {
-        guard index < count, let found = memchr(base + index, Int32(byte), count - index) else { return nil }
-        return base.distance(to: UnsafeRawPointer(found))
     }
 }
