@@ -1,4 +1,9 @@
 import Rewrite
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// What the tracker does with one request: which answer it gets and whether it records a
 /// hit. Pure logic (no I/O), so every route and every refusal is tested without a socket.
@@ -117,8 +122,8 @@ public struct RequestRouter: Sendable {
     /// finds them: the token after the last `/` (before any `?` or `#`), under `…/c/` or
     /// `…/o/` (then with `.gif`, which is not part of the token).
     static func trackingPath(_ bytes: UnsafeRawBufferPointer) -> (TokenKind, Range<Int>)? {
-        let end = bytes.firstIndex { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") } ?? bytes.count
-        guard let slash = bytes[..<end].lastIndex(of: UInt8(ascii: "/")) else { return nil }
+        let end = Self.queryStart(bytes, from: 0)
+        guard let slash = Self.lastSlash(bytes, before: end) else { return nil }
         let tokenStart = slash + 1
         var tokenEnd = end
         let kind: TokenKind
@@ -174,8 +179,27 @@ public struct RequestRouter: Sendable {
                 start = slash
             }
         }
-        let end = target[start...].firstIndex { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") } ?? target.count
-        return start..<end
+        return start..<Self.queryStart(target, from: start)
+    }
+
+    /// Where the query or fragment starts (the first `?` or `#` from `from`), or the end.
+    private static func queryStart(_ bytes: UnsafeRawBufferPointer, from: Int) -> Int {
+        guard let base = bytes.baseAddress, from < bytes.count else { return bytes.count }
+        var end = bytes.count
+        for delimiter in [UInt8(ascii: "?"), UInt8(ascii: "#")] {
+            if let found = memchr(base + from, Int32(delimiter), end - from) { end = base.distance(to: UnsafeRawPointer(found)) }
+        }
+        return end
+    }
+
+    /// The last `/` before `end`.
+    private static func lastSlash(_ bytes: UnsafeRawBufferPointer, before end: Int) -> Int? {
+        var index = end
+        while index > 0 {
+            index -= 1
+            if bytes[index] == UInt8(ascii: "/") { return index }
+        }
+        return nil
     }
 
     private static let schemeSeparator = Array("://".utf8)
