@@ -139,25 +139,43 @@ public enum Base64URL {
             throw .badLength
         }
         let outputCount = text.count / 4 * 3 + (remainder == 0 ? 0 : remainder - 1)
+        let values = lenient ? lenientValues : strictValues
         return try [UInt8](unsafeUninitializedCapacity: outputCount) { out, count throws(DecodingError) in
+            // Four characters make three bytes; a value with either top bit set marks a bad character.
             var i = 0
             var o = 0
-            var accumulator: UInt32 = 0
-            var bits = 0
-            while i < text.count {
-                guard let v = value(text[i], lenient: lenient) else { throw .badAlphabet }
-                accumulator = accumulator << 6 | UInt32(v)
-                bits += 6
-                if bits >= 8 {
-                    bits -= 8
-                    out[o] = UInt8(truncatingIfNeeded: accumulator >> UInt32(bits))
-                    o += 1
-                    accumulator &= (1 << UInt32(bits)) - 1
-                }
-                i += 1
+            let groupsEnd = text.count - remainder
+            while i < groupsEnd {
+                let a = values[Int(text[i])], b = values[Int(text[i + 1])]
+                let c = values[Int(text[i + 2])], d = values[Int(text[i + 3])]
+                guard (a | b | c | d) & 0xC0 == 0 else { throw .badAlphabet }
+                let group = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
+                out[o] = UInt8(truncatingIfNeeded: group >> 16)
+                out[o + 1] = UInt8(truncatingIfNeeded: group >> 8)
+                out[o + 2] = UInt8(truncatingIfNeeded: group)
+                i += 4
+                o += 3
             }
-            if !lenient, accumulator != 0 { throw .nonCanonical }
+            if remainder > 0 {
+                // Two characters make one byte, three make two; the bits left over must be zero.
+                let a = values[Int(text[i])], b = values[Int(text[i + 1])]
+                let c = remainder == 3 ? values[Int(text[i + 2])] : 0
+                guard (a | b | c) & 0xC0 == 0 else { throw .badAlphabet }
+                let group = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6
+                out[o] = UInt8(truncatingIfNeeded: group >> 16)
+                o += 1
+                if remainder == 3 {
+                    out[o] = UInt8(truncatingIfNeeded: group >> 8)
+                    o += 1
+                }
+                let leftOver = remainder == 2 ? b & 0x0F : c & 0x03
+                if !lenient, leftOver != 0 { throw .nonCanonical }
+            }
             count = o
         }
     }
+
+    /// ``value(_:lenient:)`` of every byte, 0xFF for none.
+    private static let strictValues: [UInt8] = (0...255).map { value(UInt8($0), lenient: false) ?? 0xFF }
+    private static let lenientValues: [UInt8] = (0...255).map { value(UInt8($0), lenient: true) ?? 0xFF }
 }

@@ -164,7 +164,17 @@ public struct TrackingToken: Equatable, Sendable {
     /// Verifies and decodes token text. Checks, in order: length and base64url spelling,
     /// version, size, kind, key id, tag (constant time), then the link index and destination.
     public static func decode(_ token: some StringProtocol, keyRing: KeyRing) throws(TokenError) -> VerifiedToken {
-        let envelope = try Envelope(bytes: bytes(of: token))
+        try verify(Envelope(bytes: bytes(of: token)), keyRing: keyRing)
+    }
+
+    /// ``decode(_:keyRing:)`` for token text given as its UTF-8 bytes (as a server reads it
+    /// off the wire, without making a `String` of it first).
+    public static func decode(utf8 token: UnsafeRawBufferPointer, keyRing: KeyRing) throws(TokenError) -> VerifiedToken {
+        try verify(Envelope(bytes: bytes(ofUTF8: token)), keyRing: keyRing)
+    }
+
+    /// The checks of ``decode(_:keyRing:)`` after the envelope: key id, tag, then the payload.
+    private static func verify(_ envelope: Envelope, keyRing: KeyRing) throws(TokenError) -> VerifiedToken {
         guard let authenticator = keyRing.authenticator(for: envelope.keyID) else {
             throw .unknownKey(envelope.keyID)
         }
@@ -236,12 +246,26 @@ public struct TrackingToken: Equatable, Sendable {
         do {
             return try Base64URL.decode(token)
         } catch {
-            switch error {
-            case .padded: throw .padded
-            case .badAlphabet: throw .badAlphabet
-            case .badLength: throw .truncated
-            case .nonCanonical: throw .nonCanonical
-            }
+            throw tokenError(error)
+        }
+    }
+
+    /// ``bytes(of:)`` for the UTF-8 bytes of the text.
+    static func bytes(ofUTF8 token: UnsafeRawBufferPointer) throws(TokenError) -> [UInt8] {
+        guard token.count <= maxTokenLength else { throw .destinationTooLarge }
+        do {
+            return try Base64URL.decode(token, lenient: false)
+        } catch {
+            throw tokenError(error)
+        }
+    }
+
+    private static func tokenError(_ error: Base64URL.DecodingError) -> TokenError {
+        switch error {
+        case .padded: return .padded
+        case .badAlphabet: return .badAlphabet
+        case .badLength: return .truncated
+        case .nonCanonical: return .nonCanonical
         }
     }
 

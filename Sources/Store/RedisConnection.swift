@@ -88,10 +88,33 @@ public final class RedisConnection {
             if status != REDIS_OK { throw fail(context) }
         }
         // One guard for the whole exchange (the first redisGetReply writes the buffer).
+        return try readReplies(commands.count, context: context)
+    }
+
+    /// Sends commands already in the wire format (``RESPCommands``) in one write and reads
+    /// one reply per command: ``pipeline(_:)-([RedisCommand])`` without formatting each
+    /// argument again. Replies and failures as there.
+    public func pipeline(_ commands: RESPCommands) throws(RedisError) -> [RedisReply] {
+        if commands.isEmpty { return [] }
+        try connect()
+        guard let context else { throw .io(endpoint: endpoint.description, detail: "not connected") }
+        let status = commands.bytes.withUnsafeBufferPointer { bytes in
+            bytes.baseAddress!.withMemoryRebound(to: CChar.self, capacity: bytes.count) {
+                redisAppendFormattedCommand(context, $0, bytes.count)
+            }
+        }
+        if status != REDIS_OK { throw fail(context) }
+        return try readReplies(commands.count, context: context)
+    }
+
+    // MARK: - Internals
+
+    /// Reads `count` replies, writing hiredis' output buffer first, under one SIGPIPE guard.
+    private func readReplies(_ count: Int, context: UnsafeMutablePointer<redisContext>) throws(RedisError) -> [RedisReply] {
         let outcome: Result<[RedisReply], RedisError> = SIGPIPEGuard.run {
             var replies: [RedisReply] = []
-            replies.reserveCapacity(commands.count)
-            for _ in commands {
+            replies.reserveCapacity(count)
+            for _ in 0..<count {
                 var raw: UnsafeMutableRawPointer?
                 let status = redisGetReply(context, &raw)
                 guard status == REDIS_OK, let raw else { return .failure(fail(context)) }
@@ -102,8 +125,6 @@ public final class RedisConnection {
         }
         return try outcome.get()
     }
-
-    // MARK: - Internals
 
     private func open() throws(RedisError) {
         let name = endpoint.description
@@ -205,7 +226,7 @@ public final class RedisConnection {
             storage.append(contentsOf: argument)
         }
         storage.append(0)  // never empty, so the base address exists even for empty arguments
-        let lengths = arguments.map(\.count)
+        let lengths = arguments.map { $0.count }  // a closure: a key path here is resolved at run time, per argument
         return storage.withUnsafeBufferPointer { bytes in
             bytes.baseAddress!.withMemoryRebound(to: CChar.self, capacity: bytes.count) { base in
                 var argv: [UnsafePointer<CChar>?] = offsets.map { base + $0 }

@@ -14,6 +14,21 @@ public struct ClientAddress: Sendable {
         self.trustedProxies = trustedProxies
     }
 
+    /// A connection's peer as ``resolve(peer:realIP:forwardedFor:)-(Peer,_,_)`` needs it, worked
+    /// out once per connection rather than per request.
+    public struct Peer: Sendable {
+        /// The peer's address as text, "unknown" when there is none.
+        public let text: String
+        /// Whether the peer is a trusted proxy, whose headers are believed.
+        public let isTrusted: Bool
+    }
+
+    /// The ``Peer`` for a socket's remote address (nil when unknown).
+    public func peer(_ address: IPAddress?) -> Peer {
+        guard let address else { return Peer(text: "unknown", isTrusted: false) }
+        return Peer(text: address.description, isTrusted: isTrusted(address))
+    }
+
     /// The client's address as text (`203.0.113.9`, `2001:db8::1`).
     ///
     /// - Parameters:
@@ -22,17 +37,21 @@ public struct ClientAddress: Sendable {
     ///   - realIP: the `X-Real-IP` header value, if any.
     ///   - forwardedFor: every `X-Forwarded-For` header value, in order.
     public func resolve(peer: IPAddress?, realIP: String?, forwardedFor: [String]) -> String {
-        guard let peer else { return "unknown" }
-        guard isTrusted(peer) else { return peer.description }
-        if let realIP, let address = IPAddress(parsing: Self.trimmed(realIP)) {
+        resolve(peer: self.peer(peer), realIP: realIP, forwardedFor: forwardedFor)
+    }
+
+    /// The client's address as text, for a connection's ``Peer``.
+    public func resolve(peer: Peer, realIP: @autoclosure () -> String?, forwardedFor: @autoclosure () -> [String]) -> String {
+        guard peer.isTrusted else { return peer.text }
+        if let realIP = realIP(), let address = IPAddress(parsing: Self.trimmed(realIP)) {
             return address.description
         }
-        let hops = forwardedFor.flatMap { $0.split(separator: ",") }.map { Self.trimmed(String($0)) }
+        let hops = forwardedFor().flatMap { $0.split(separator: ",") }.map { Self.trimmed(String($0)) }
         for hop in hops.reversed() {
             guard let address = IPAddress(parsing: hop) else { break }  // garbage: stop believing
             if !isTrusted(address) { return address.description }
         }
-        return peer.description
+        return peer.text
     }
 
     /// Whether `address` is one of the trusted proxies.

@@ -1,3 +1,4 @@
+import Rewrite
 import Store
 
 /// Turns a pending hit into the published ``TrackingEvent``, joined with what the milter
@@ -6,25 +7,46 @@ import Store
 /// A hash that is absent, expired, or holds only the tracker's own counters (the milter's
 /// write still spooled) gives an event without recipient, campaign, etc.; it is still recorded.
 public enum EventAssembler {
+    /// What every event of one message shares, decoded once per batch rather than per event.
+    public struct Message: Sendable {
+        /// The tracking id, 32 lowercase hex digits.
+        public let trackingID: String
+        /// The enrichment record; nil when the hash is absent or not a milter record.
+        public let record: EnrichmentRecord?
+        /// The lower-cased domain of the record's single recipient.
+        public let recipientDomain: String?
+
+        /// - Parameter enrichment: the `HGETALL` answer for the message, nil or empty when there is none.
+        public init(trackingID: TrackingID, enrichment: [String: [UInt8]]?) {
+            let hex = trackingID.hex
+            self.trackingID = hex
+            record = enrichment.flatMap { try? EnrichmentRecord(trackingID: hex, fields: $0) }
+            recipientDomain = record?.singleRecipient.flatMap(TrackingEvent.domain(of:))
+        }
+    }
+
     /// The event for `pending`.
     ///
     /// - Parameters:
     ///   - enrichment: the `HGETALL` answer for the message, nil or empty when there is none.
     ///   - first: whether this is the first open (or click) recorded for the message.
     public static func event(for pending: PendingEvent, enrichment: [String: [UInt8]]?, first: Bool) -> TrackingEvent {
+        event(for: pending, message: Message(trackingID: pending.hit.trackingID, enrichment: enrichment), first: first)
+    }
+
+    /// The event for `pending`, whose message is `message` (same tracking id).
+    public static func event(for pending: PendingEvent, message: Message, first: Bool) -> TrackingEvent {
         let hit = pending.hit
-        let trackingID = hit.trackingID.hex
-        let record = enrichment.flatMap { try? EnrichmentRecord(trackingID: trackingID, fields: $0) }
+        let record = message.record
         let isOpen = hit.kind == .open
-        let recipient = record?.singleRecipient
         return TrackingEvent(
             id: pending.id,
             event: isOpen ? .opened : .clicked,
             timestamp: hit.timestamp,
-            trackingID: trackingID,
+            trackingID: message.trackingID,
             messageID: record?.messageID,
-            recipient: recipient,
-            recipientDomain: recipient.flatMap(TrackingEvent.domain(of:)),
+            recipient: record?.singleRecipient,
+            recipientDomain: message.recipientDomain,
             url: isOpen ? nil : String(decoding: hit.destination, as: UTF8.self),
             linkIndex: isOpen ? nil : Int(hit.linkIndex),
             ip: hit.ip,

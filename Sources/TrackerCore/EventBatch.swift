@@ -34,6 +34,13 @@ public struct EventBatch: Equatable, Sendable {
         self.events = events
     }
 
+    /// At most how many bytes `hit` adds to a spool record (as one event of a batch).
+    public static func recordBytes(of hit: TrackedHit) -> Int {
+        // id (varint + 32), kind, timestamp, tracking id, link index (varint), three fields
+        // with their varint lengths.
+        1 + 32 + 1 + 8 + TrackingID.byteCount + 5 + 3 * 5 + hit.destination.count + hit.ip.utf8.count + hit.userAgent.utf8.count
+    }
+
     /// The spool record.
     public func encoded() -> [UInt8] {
         var out: [UInt8] = [Self.formatVersion]

@@ -10,8 +10,18 @@ import Store
 enum EventJSON {
     /// The event's JSON; nil when its timestamp is not a finite number (JSON has no NaN).
     static func bytes(of event: TrackingEvent) -> [UInt8]? {
-        guard event.timestamp.isFinite else { return nil }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(640)
+        return append(event, to: &bytes) ? bytes : nil
+    }
+
+    /// Appends the event's JSON to `buffer` (which the writer reuses from event to event);
+    /// false, with nothing appended, when its timestamp is not a finite number.
+    static func append(_ event: TrackingEvent, to buffer: inout [UInt8]) -> Bool {
+        guard event.timestamp.isFinite else { return false }
         var out = Writer()
+        swap(&out.bytes, &buffer)
+        defer { swap(&out.bytes, &buffer) }
         out.raw("{")
         if let campaign = event.campaign { out.field("campaign", string: campaign) }
         out.key("client-info")
@@ -48,7 +58,7 @@ enum EventJSON {
         if let url = event.url { out.field("url", string: url) }
         out.field("user-agent", string: event.userAgent)
         out.raw("}")
-        return out.bytes
+        return true
     }
 
     /// `XADD mt:events MAXLEN ~ <maxLength> * id <id> json <json>`, as
@@ -62,6 +72,34 @@ enum EventJSON {
         ]
     }
 
+    /// Appends the ``xaddCommand(for:schema:maxLength:)`` of `event` to `commands`, its JSON
+    /// written through `scratch` (cleared first, kept for the next event); false, with nothing
+    /// appended, when the event cannot be encoded.
+    static func appendXADD(for event: TrackingEvent, schema: KeySchema, maxLength: Int,
+                           to commands: inout RESPCommands, scratch: inout [UInt8]) -> Bool {
+        scratch.removeAll(keepingCapacity: true)
+        guard append(event, to: &scratch) else { return false }
+        appendXADD(head: xaddHead(schema: schema, maxLength: maxLength), id: event.id, json: scratch, to: &commands)
+        return true
+    }
+
+    /// What every `XADD` of the writer starts with: `XADD mt:events MAXLEN ~ <maxLength> * id`.
+    static func xaddHead(schema: KeySchema, maxLength: Int) -> RESPCommands.Prepared {
+        RESPCommands.Prepared([xadd, Array(schema.events.utf8), maxLen, approximately, Array(String(maxLength).utf8), autoID,
+                               Array(TrackingEvent.streamIDField.utf8)])
+    }
+
+    /// Appends `<head> <id> json <json>` (``xaddHead(schema:maxLength:)``) to `commands`.
+    static func appendXADD(head: RESPCommands.Prepared, id: String, json: [UInt8], to commands: inout RESPCommands) {
+        commands.begin(head.count + 3)
+        commands.arguments(head)
+        commands.argument(id)
+        commands.argument(jsonField)
+        commands.argument(json)
+    }
+
+    private static let jsonField = Array(TrackingEvent.streamJSONField.utf8)
+
     private static let xadd = Array("XADD".utf8)
     private static let maxLen = Array("MAXLEN".utf8)
     private static let approximately = Array("~".utf8)
@@ -73,13 +111,11 @@ enum EventJSON {
         return text.hasSuffix(".0") ? String(text.dropLast(2)) : text
     }
 
-    private struct Writer {
+    /// Writes JSON members in order, with the commas between them.
+    struct Writer {
         var bytes: [UInt8] = []
-        private var needsComma = false
-
-        init() {
-            bytes.reserveCapacity(640)
-        }
+        /// Whether the next key needs a comma before it.
+        var needsComma = false
 
         mutating func raw(_ text: String) {
             bytes.append(contentsOf: text.utf8)
@@ -104,36 +140,45 @@ enum EventJSON {
             needsComma = true
         }
 
-        /// A JSON string: `"` and `\` escaped, control characters as `\b \t \n \f \r` or
-        /// `\u00xx`, everything else (slashes, non-ASCII) as is. Runs without escapes are
-        /// copied in one piece.
         mutating func string(_ text: String) {
-            bytes.append(UInt8(ascii: "\""))
-            var text = text
-            text.withUTF8 { utf8 in
-                var runStart = 0
-                for (index, byte) in utf8.enumerated() where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
-                    bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
-                    runStart = index + 1
-                    bytes.append(UInt8(ascii: "\\"))
-                    switch byte {
-                    case UInt8(ascii: "\""), UInt8(ascii: "\\"): bytes.append(byte)
-                    case 0x08: bytes.append(UInt8(ascii: "b"))
-                    case 0x09: bytes.append(UInt8(ascii: "t"))
-                    case 0x0A: bytes.append(UInt8(ascii: "n"))
-                    case 0x0C: bytes.append(UInt8(ascii: "f"))
-                    case 0x0D: bytes.append(UInt8(ascii: "r"))
-                    default:
-                        bytes.append(contentsOf: [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
-                                                  Self.hex[Int(byte >> 4)], Self.hex[Int(byte & 0x0F)]])
-                    }
-                }
-                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...]))
-            }
-            bytes.append(UInt8(ascii: "\""))
+            EventJSON.appendString(text, to: &bytes)
             needsComma = true
         }
-
-        private static let hex = Array("0123456789abcdef".utf8)
     }
+
+    /// Appends `text` as a JSON string: `"` and `\` escaped, control characters as
+    /// `\b \t \n \f \r` or `\u00xx`, everything else (slashes, non-ASCII) as is. Runs
+    /// without escapes are copied in one piece.
+    static func appendString(_ text: String, to bytes: inout [UInt8]) {
+        var text = text
+        text.withUTF8 { appendString(utf8: $0, to: &bytes) }
+    }
+
+    /// ``appendString(_:to:)`` for text given as valid UTF-8.
+    static func appendString(utf8: UnsafeBufferPointer<UInt8>, to bytes: inout [UInt8]) {
+        bytes.append(UInt8(ascii: "\""))
+        var runStart = 0
+        for index in 0..<utf8.count {
+            let byte = utf8[index]
+            guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
+            runStart = index + 1
+            bytes.append(UInt8(ascii: "\\"))
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"): bytes.append(byte)
+            case 0x08: bytes.append(UInt8(ascii: "b"))
+            case 0x09: bytes.append(UInt8(ascii: "t"))
+            case 0x0A: bytes.append(UInt8(ascii: "n"))
+            case 0x0C: bytes.append(UInt8(ascii: "f"))
+            case 0x0D: bytes.append(UInt8(ascii: "r"))
+            default:
+                bytes.append(contentsOf: [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
+                                          hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]])
+            }
+        }
+        bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...]))
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    private static let hex = Array("0123456789abcdef".utf8)
 }

@@ -1,12 +1,13 @@
+import Rewrite
 import Store
 
 /// Applies one ``EventBatch`` to Redis exactly once, in two round trips:
 ///
 /// 1. `WATCH` the batch's `mt:msg:<id>` hashes, `HGETALL` each (the enrichment, and whether
 ///    `first_open_at` / `first_click_at` are set), and `HGET` this tracker's progress mark.
-/// 2. `MULTI`; per message and kind one `HINCRBY` by the batch's count, `HSETNX` of the
-///    first-seen time when the batch holds the first, `EXPIRE NX` when the hash is new
-///    (``Engagement``); per event `XADD mt:events MAXLEN ~ N`; then
+/// 2. `MULTI`; per event `XADD mt:events MAXLEN ~ N`; per message and kind one `HINCRBY` by
+///    the batch's count, `HSETNX` of the first-seen time when the batch holds the first,
+///    `EXPIRE NX` when the hash is new (``Engagement``); then
 ///    `HSET <progress> <writer> <sequence>`; `EXEC`.
 ///
 /// `WATCH` makes the `first` decision and the counters consistent with concurrent writers
@@ -61,21 +62,41 @@ public struct EventTransaction: Sendable {
                       observedProgress: inout UInt64) -> Outcome {
         if batch.events.isEmpty { return .applied(written: 0, failures: []) }
         let endpoint = connection.endpoint.description
-        var trackingIDs: [String] = []
-        var seen: Set<String> = []
+        // The batch's messages, each once, in order of first appearance; events point at theirs.
+        var messageIndex: [TrackingID: Int] = [:]
+        var trackingIDs: [TrackingID] = []
+        var eventMessages: [Int] = []
+        eventMessages.reserveCapacity(batch.events.count)
         for event in batch.events {
-            let id = event.hit.trackingID.hex
-            if seen.insert(id).inserted { trackingIDs.append(id) }
+            let id = event.hit.trackingID
+            if let index = messageIndex[id] {
+                eventMessages.append(index)
+            } else {
+                messageIndex[id] = trackingIDs.count
+                eventMessages.append(trackingIDs.count)
+                trackingIDs.append(id)
+            }
         }
-        let keys = trackingIDs.map { Array(schema.message($0).utf8) }
-        let progressKeyBytes = Array(progressKey.utf8)
-        let writerBytes = Array(writerID.utf8)
+        let keys = trackingIDs.map { schema.message($0.hex) }
+        var scratch: [UInt8] = []
+        scratch.reserveCapacity(1024)
+        let xaddHead = EventJSON.xaddHead(schema: schema, maxLength: eventsMaxLength)
 
         for _ in 0..<maxConflicts {
             // Round trip 1: watch and read.
-            var reads: [RedisCommand] = [[Array("WATCH".utf8)] + keys]
-            for key in keys { reads.append([Array("HGETALL".utf8), key]) }
-            reads.append([Array("HGET".utf8), progressKeyBytes, writerBytes])
+            var reads = RESPCommands(reservingCapacity: 64 * keys.count + 128)
+            reads.begin(1 + keys.count)
+            reads.argument("WATCH")
+            for key in keys { reads.argument(key) }
+            for key in keys {
+                reads.begin(2)
+                reads.argument("HGETALL")
+                reads.argument(key)
+            }
+            reads.begin(3)
+            reads.argument("HGET")
+            reads.argument(progressKey)
+            reads.argument(writerID)
             let readReplies: [RedisReply]
             do {
                 readReplies = try connection.pipeline(reads)
@@ -85,10 +106,11 @@ public struct EventTransaction: Sendable {
             if let message = readReplies[0].errorMessage {
                 return .transient(.server(endpoint: endpoint, message: message), uncertain: false)
             }
-            var enrichment: [String: [String: [UInt8]]] = [:]
-            var wrongType: Set<String> = []
+            var enrichment: [[String: [UInt8]]?] = []
+            enrichment.reserveCapacity(trackingIDs.count)
+            var wrongType = [Bool](repeating: false, count: trackingIDs.count)
             var failures: [String] = []
-            for (index, id) in trackingIDs.enumerated() {
+            for index in trackingIDs.indices {
                 let reply = readReplies[1 + index]
                 if let message = reply.errorMessage {
                     guard message.hasPrefix("WRONGTYPE") else {
@@ -96,9 +118,10 @@ public struct EventTransaction: Sendable {
                         return .transient(.server(endpoint: endpoint, message: message), uncertain: false)
                     }
                     failures.append(message)  // not a hash: no enrichment, and its counters fail below
-                    wrongType.insert(id)
-                } else if let fields = reply.fieldMap {
-                    enrichment[id] = fields
+                    wrongType[index] = true
+                    enrichment.append(nil)
+                } else {
+                    enrichment.append(reply.fieldMap)
                 }
             }
             let progressReply = readReplies[readReplies.count - 1]
@@ -115,43 +138,69 @@ public struct EventTransaction: Sendable {
 
             // Round trip 2: the transaction. `first` follows from what was read (WATCH keeps it
             // true until EXEC); counters are added up per message and kind.
-            var claimed: Set<String> = []
+            let templates = trackingIDs.indices.map {
+                EventJSONTemplate(message: EventAssembler.Message(trackingID: trackingIDs[$0], enrichment: enrichment[$0]))
+            }
+            // Per message: whether its first open / first click is taken (in Redis or by an
+            // earlier event of this batch).
+            var openTaken = enrichment.map { $0?[EnrichmentField.firstOpenAt.rawValue] != nil }
+            var clickTaken = enrichment.map { $0?[EnrichmentField.firstClickAt.rawValue] != nil }
             var engagements: [Engagement] = []
-            var engagementIndex: [String: Int] = [:]
-            var xadds: [RedisCommand] = []
-            xadds.reserveCapacity(batch.events.count)
-            for pending in batch.events {
+            var engagementIndex: [Int: Int] = [:]  // message index * 2 (+1 for opens) → engagement
+            // MULTI, the events, the counters, the progress mark, EXEC: within the transaction
+            // the order of the commands is invisible to everyone else.
+            var writes = RESPCommands(reservingCapacity: batch.events.count * 720 + 160 * trackingIDs.count + 256)
+            writes.begin(1)
+            writes.argument("MULTI")
+            var xadds = 0
+            for (position, pending) in batch.events.enumerated() {
                 let hit = pending.hit
-                let id = hit.trackingID.hex
+                let message = eventMessages[position]
                 let isOpen = hit.kind == .open
-                let firstField: EnrichmentField = isOpen ? .firstOpenAt : .firstClickAt
-                let alreadySeen = enrichment[id]?[firstField.rawValue] != nil
-                let first = !alreadySeen && claimed.insert(id + (isOpen ? "/o" : "/c")).inserted
-                let event = EventAssembler.event(for: pending, enrichment: enrichment[id], first: first)
-                guard let xadd = EventJSON.xaddCommand(for: event, schema: schema, maxLength: eventsMaxLength) else {
+                let first: Bool
+                if isOpen {
+                    first = !openTaken[message]
+                    openTaken[message] = true
+                } else {
+                    first = !clickTaken[message]
+                    clickTaken[message] = true
+                }
+                scratch.removeAll(keepingCapacity: true)
+                guard templates[message].append(pending, first: first, to: &scratch) else {
                     failures.append("event \(pending.id) cannot be encoded (timestamp \(hit.timestamp))")
                     continue
                 }
-                xadds.append(xadd)
-                let slot = id + (isOpen ? "/o" : "/c")
-                if engagementIndex[slot] == nil {
-                    engagementIndex[slot] = engagements.count
-                    engagements.append(Engagement(trackingID: id, isOpen: isOpen))
+                EventJSON.appendXADD(head: xaddHead, id: pending.id, json: scratch, to: &writes)
+                xadds += 1
+                let slot = message * 2 + (isOpen ? 1 : 0)
+                let engagement: Int
+                if let existing = engagementIndex[slot] {
+                    engagement = existing
+                } else {
+                    engagement = engagements.count
+                    engagementIndex[slot] = engagement
+                    engagements.append(Engagement(message: message, isOpen: isOpen))
                 }
-                engagements[engagementIndex[slot]!].count += 1
-                if first { engagements[engagementIndex[slot]!].firstAt = Int64(hit.timestamp.rounded(.down)) }
+                engagements[engagement].count += 1
+                if first { engagements[engagement].firstAt = Int64(hit.timestamp.rounded(.down)) }
             }
-            var writes: [RedisCommand] = [[Array("MULTI".utf8)]]
-            var expiring: Set<String> = []
+            var expiring = [Bool](repeating: false, count: trackingIDs.count)
             for engagement in engagements {
-                let hashIsNew = enrichment[engagement.trackingID]?.isEmpty ?? !wrongType.contains(engagement.trackingID)
-                writes += engagement.commands(schema: schema, ttlSeconds: hashIsNew && expiring.insert(engagement.trackingID).inserted ? messageTTL : nil)
+                let message = engagement.message
+                // The tracker creates the hash (the milter's record is not there): it expires.
+                let hashIsNew = enrichment[message]?.isEmpty ?? !wrongType[message]
+                let ttl = hashIsNew && !expiring[message] ? messageTTL : nil
+                if hashIsNew { expiring[message] = true }
+                engagement.append(to: &writes, key: keys[message], ttlSeconds: ttl)
             }
-            let firstXADD = writes.count - 1  // index within the EXEC result array
-            writes += xadds
-            let xaddPositions = firstXADD..<(firstXADD + xadds.count)
-            writes.append([Array("HSET".utf8), progressKeyBytes, writerBytes, Array(String(batch.sequence).utf8)])
-            writes.append([Array("EXEC".utf8)])
+            let xaddPositions = 0..<xadds  // indices within the EXEC result array
+            writes.begin(4)
+            writes.argument("HSET")
+            writes.argument(progressKey)
+            writes.argument(writerID)
+            writes.argument(String(batch.sequence))
+            writes.begin(1)
+            writes.argument("EXEC")
             let writeReplies: [RedisReply]
             do {
                 writeReplies = try connection.pipeline(writes)
@@ -187,32 +236,41 @@ public struct EventTransaction: Sendable {
 
     /// The counter updates of one message and kind within a batch.
     struct Engagement {
-        let trackingID: String
+        /// The message's position among the batch's messages.
+        let message: Int
         let isOpen: Bool
         var count = 0
         /// Set when the batch holds the message's first open (or click): its unix second.
         var firstAt: Int64?
 
-        init(trackingID: String, isOpen: Bool) {
-            self.trackingID = trackingID
+        init(message: Int, isOpen: Bool) {
+            self.message = message
             self.isOpen = isOpen
         }
 
         /// `HINCRBY key opens|clicks <count>`, `HSETNX key first_open_at|first_click_at <at>` for a
         /// first, and `EXPIRE key <ttl> NX` when the tracker creates the hash (the milter's
         /// record has its own lifetime). `EXPIRE … NX` needs Redis 7.0 or later.
-        func commands(schema: KeySchema, ttlSeconds: Int?) -> [RedisCommand] {
-            let key = Array(schema.message(trackingID).utf8)
-            let counter: EnrichmentField = isOpen ? .opens : .clicks
-            var commands: [RedisCommand] = [[Array("HINCRBY".utf8), key, counter.bytes, Array(String(count).utf8)]]
+        func append(to commands: inout RESPCommands, key: String, ttlSeconds: Int?) {
+            commands.begin(4)
+            commands.argument("HINCRBY")
+            commands.argument(key)
+            commands.argument((isOpen ? EnrichmentField.opens : .clicks).rawValue)
+            commands.argument(count)
             if let firstAt {
-                let field: EnrichmentField = isOpen ? .firstOpenAt : .firstClickAt
-                commands.append([Array("HSETNX".utf8), key, field.bytes, Array(String(firstAt).utf8)])
+                commands.begin(4)
+                commands.argument("HSETNX")
+                commands.argument(key)
+                commands.argument((isOpen ? EnrichmentField.firstOpenAt : .firstClickAt).rawValue)
+                commands.argument(Int(firstAt))
             }
             if let ttlSeconds {
-                commands.append([Array("EXPIRE".utf8), key, Array(String(ttlSeconds).utf8), Array("NX".utf8)])
+                commands.begin(4)
+                commands.argument("EXPIRE")
+                commands.argument(key)
+                commands.argument(ttlSeconds)
+                commands.argument("NX")
             }
-            return commands
         }
     }
 

@@ -24,7 +24,10 @@ public final class EventWriter: @unchecked Sendable {
     public var syncInterval: Double = 0.2
     /// How long a batch smaller than the batch size waits for more hits while the previous
     /// one was busy (see ``HitQueue/take(max:timeout:linger:)``).
-    public var linger = 0.002
+    public var linger = 0.01
+    /// Largest batch (one Redis transaction, one spool record) in spool bytes; a quarter of
+    /// the spool's record limit.
+    public var maxBatchBytes = 4 << 20
     /// A replay yields to the queue after this many spool records or this long.
     public var replayChunkRecords = 64
     public var replayChunkSeconds = 0.05
@@ -173,9 +176,34 @@ public final class EventWriter: @unchecked Sendable {
         return max(0, wait)
     }
 
+    /// Applies `hits` as batches of at most ``maxBatchBytes`` (or spools them), in order.
     private func process(_ hits: [TrackedHit]) {
         orderLock.lock()
         defer { orderLock.unlock() }
+        var start = 0
+        while start < hits.count {
+            let end = Self.batchEnd(hits, from: start, maxBytes: maxBatchBytes)
+            apply(hits[start..<end])
+            start = end
+        }
+        guard !spool.isEmpty else { return }
+        // Everything else waiting goes behind what is spooled now, so the queue keeps room for
+        // new hits while the spool is replayed (hits that find it full make one-event records).
+        var more = queue.take(max: batchSize, timeout: 0)
+        while !more.isEmpty {
+            start = 0
+            while start < more.count {
+                let end = Self.batchEnd(more, from: start, maxBytes: maxBatchBytes)
+                append(EventBatch(sequence: nextSequence(), events: more[start..<end].map { PendingEvent(id: ids.newID(), hit: $0) }))
+                start = end
+            }
+            more = queue.take(max: batchSize, timeout: 0)
+        }
+    }
+
+    /// Applies one batch to Redis, or spools it while the spool holds earlier ones or Redis
+    /// cannot take it. Needs `orderLock`.
+    private func apply(_ hits: ArraySlice<TrackedHit>) {
         var events: [PendingEvent] = []
         events.reserveCapacity(hits.count)
         for hit in hits { events.append(PendingEvent(id: ids.newID(), hit: hit)) }
@@ -203,6 +231,19 @@ public final class EventWriter: @unchecked Sendable {
             metrics.eventsLost.increment(by: Int64(batch.events.count))
             logger.error("Redis refused an event batch; its events are lost", metadata: ["error": "\(message)"])
         }
+    }
+
+    /// Where the batch starting at `start` ends: after at least one hit, before the hits'
+    /// spool records would pass `maxBytes` (a batch is one spool record, and records are limited).
+    static func batchEnd(_ hits: [TrackedHit], from start: Int, maxBytes: Int) -> Int {
+        var bytes = EventBatch.recordBytes(of: hits[start])
+        var end = start + 1
+        while end < hits.count {
+            bytes += EventBatch.recordBytes(of: hits[end])
+            if bytes > maxBytes { break }
+            end += 1
+        }
+        return end
     }
 
     private func maintain(stopping: Bool) {

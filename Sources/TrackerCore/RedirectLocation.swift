@@ -12,6 +12,8 @@ public enum RedirectLocation {
     /// The header value, or nil when the destination is not an absolute http(s) URL.
     public static func headerValue(for destination: [UInt8]) -> String? {
         guard hasWebScheme(destination) else { return nil }
+        // The usual case: nothing to encode, the value is the destination as it is.
+        if destination.allSatisfy(isURIByte) { return String(decoding: destination, as: UTF8.self) }
         var out: [UInt8] = []
         out.reserveCapacity(destination.count + 16)
         for byte in destination {

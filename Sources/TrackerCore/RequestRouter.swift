@@ -1,4 +1,9 @@
 import Rewrite
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// What the tracker does with one request: which answer it gets and whether it records a
 /// hit. Pure logic (no I/O), so every route and every refusal is tested without a socket.
@@ -37,19 +42,45 @@ public struct RequestRouter: Sendable {
     ///   - clientIP, userAgent: evaluated only when a hit is recorded.
     public func route(method: Method, target: String, now: Double,
                       clientIP: @autoclosure () -> String, userAgent: @autoclosure () -> String) -> RoutingDecision {
-        let path = Self.path(of: target)
-        if path.utf8.elementsEqual(Self.healthPath) { return simple(.health, .health, method) }
-        if path.utf8.elementsEqual(Self.metricsPath) { return simple(.metrics, .metrics, method) }
-        guard let (pathKind, tokenText) = Self.trackingPath(path) else {
+        var target = target
+        return target.withUTF8 { bytes in
+            route(method: method, target: UnsafeRawBufferPointer(bytes), now: now, clientIP: clientIP, userAgent: userAgent)
+        }
+    }
+
+    /// Decides the answer to `method target`, the target given as the bytes that arrived
+    /// (what the server calls: no `String` is made of the target).
+    public func route(method: Method, target: UnsafeRawBufferPointer, now: Double,
+                      clientIP: () -> String, userAgent: () -> String) -> RoutingDecision {
+        guard let pathRange = Self.path(of: target) else { return RoutingDecision(route: .other, answer: .notFound) }
+        let path = UnsafeRawBufferPointer(rebasing: target[pathRange])
+        if path.elementsEqual(Self.healthPath) { return simple(.health, .health, method) }
+        if path.elementsEqual(Self.metricsPath) { return simple(.metrics, .metrics, method) }
+        if path.contains(where: { $0 >= 0x80 }) {
+            // Not ASCII (tracking URLs are): as TrackingLinks reads paths, Character by Character.
+            guard let (pathKind, token) = TrackingLinks.token(fromPath: String(decoding: path, as: UTF8.self)) else {
+                return RoutingDecision(route: .other, answer: .notFound)
+            }
+            return decide(method: method, pathKind: pathKind, verified: method == .other ? nil : try? TrackingToken.decode(token, keyRing: keyRing),
+                          now: now, clientIP: clientIP, userAgent: userAgent)
+        }
+        guard let (pathKind, tokenRange) = Self.trackingPath(path) else {
             return RoutingDecision(route: .other, answer: .notFound)
         }
+        let verified = method == .other
+            ? nil : try? TrackingToken.decode(utf8: UnsafeRawBufferPointer(rebasing: path[tokenRange]), keyRing: keyRing)
+        return decide(method: method, pathKind: pathKind, verified: verified, now: now, clientIP: clientIP, userAgent: userAgent)
+    }
+
+    /// The answer on a tracking path, given its token if it verified.
+    private func decide(method: Method, pathKind: TokenKind, verified: VerifiedToken?, now: Double,
+                        clientIP: () -> String, userAgent: () -> String) -> RoutingDecision {
         let route: TrackerRoute = pathKind == .open ? .open : .click
         let refused: TrackerAnswer = pathKind == .open ? .pixel : .notFound
         guard method != .other else { return RoutingDecision(route: route, answer: .methodNotAllowed) }
         // As TrackingLinks.decode(path:keyRing:) checks, without splitting the path twice:
         // `/o/` takes only open tokens, `/c/` only clicks and unsubscribes.
-        guard let verified = try? TrackingToken.decode(tokenText, keyRing: keyRing),
-              (pathKind == .open) == (verified.token.kind == .open) else {
+        guard let verified, (pathKind == .open) == (verified.token.kind == .open) else {
             return RoutingDecision(route: route, answer: refused)
         }
         let token = verified.token
@@ -76,31 +107,42 @@ public struct RequestRouter: Sendable {
     }
 
     /// What `TrackingLinks.token(fromPath:)` returns, computed on UTF-8 for ASCII paths (every
-    /// tracking URL is ASCII). That function walks Characters, which under load cost about a
-    /// tenth of the request handlers' time; non-ASCII paths still go through it.
+    /// tracking URL is ASCII); non-ASCII paths go through that function.
     static func trackingPath(_ path: Substring) -> (TokenKind, Substring)? {
-        let bytes = path.utf8
-        guard !bytes.contains(where: { $0 >= 0x80 }) else { return TrackingLinks.token(fromPath: path) }
-        let end = bytes.firstIndex { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") } ?? bytes.endIndex
-        guard let slash = bytes[..<end].lastIndex(of: UInt8(ascii: "/")) else { return nil }
-        let head = bytes[..<slash]
+        guard !path.utf8.contains(where: { $0 >= 0x80 }) else { return TrackingLinks.token(fromPath: path) }
+        var path = path
+        guard let (kind, range) = path.withUTF8({ trackingPath(UnsafeRawBufferPointer($0)) }) else { return nil }
+        let utf8 = path.utf8
+        let start = utf8.index(utf8.startIndex, offsetBy: range.lowerBound)
+        let end = utf8.index(utf8.startIndex, offsetBy: range.upperBound)
+        return (kind, path[start..<end])
+    }
+
+    /// The kind and the token's place in an ASCII `path`, as `TrackingLinks.token(fromPath:)`
+    /// finds them: the token after the last `/` (before any `?` or `#`), under `…/c/` or
+    /// `…/o/` (then with `.gif`, which is not part of the token).
+    static func trackingPath(_ bytes: UnsafeRawBufferPointer) -> (TokenKind, Range<Int>)? {
+        let end = Self.queryStart(bytes, from: 0)
+        guard let slash = Self.lastSlash(bytes, before: end) else { return nil }
+        let tokenStart = slash + 1
         var tokenEnd = end
         let kind: TokenKind
-        if Self.ends(head, with: Self.clickSuffix) {
+        if Self.ends(bytes, at: slash, with: Self.clickSuffix) {
             kind = .click
-        } else if Self.ends(head, with: Self.openSuffix), Self.ends(bytes[bytes.index(after: slash)..<end], with: Self.gifSuffix) {
+        } else if Self.ends(bytes, at: slash, with: Self.openSuffix), Self.ends(bytes, at: end, with: Self.gifSuffix),
+                  end - tokenStart >= Self.gifSuffix.count {
             kind = .open
-            tokenEnd = bytes.index(end, offsetBy: -Self.gifSuffix.count)
+            tokenEnd = end - Self.gifSuffix.count
         } else {
             return nil
         }
-        let tokenStart = bytes.index(after: slash)
         guard tokenStart < tokenEnd else { return nil }
-        return (kind, path[tokenStart..<tokenEnd])
+        return (kind, tokenStart..<tokenEnd)
     }
 
-    private static func ends(_ bytes: Substring.UTF8View.SubSequence, with suffix: [UInt8]) -> Bool {
-        bytes.count >= suffix.count && bytes.suffix(suffix.count).elementsEqual(suffix)
+    /// Whether `bytes[..<end]` ends with `suffix`.
+    private static func ends(_ bytes: UnsafeRawBufferPointer, at end: Int, with suffix: [UInt8]) -> Bool {
+        end >= suffix.count && bytes[(end - suffix.count)..<end].elementsEqual(suffix)
     }
 
     private static let clickSuffix = Array("/c".utf8)
@@ -110,35 +152,73 @@ public struct RequestRouter: Sendable {
     private static let metricsPath = Array("/metrics".utf8)
 
     /// The path of a request target: the part before `?` or `#`; for an absolute-form target
-    /// (`http://host/path`), the part after the authority. Works on UTF-8 (every delimiter
-    /// is ASCII), since this runs for every request.
+    /// (`http://host/path`), the part after the authority.
     static func path(of target: String) -> Substring {
-        let bytes = target.utf8
-        var start = bytes.startIndex
-        if bytes.first != UInt8(ascii: "/") {
-            var index = bytes.startIndex
-            var scheme: String.Index?
-            while index < bytes.endIndex, bytes[index] != UInt8(ascii: "/") {
-                if bytes[index] == UInt8(ascii: ":") {
-                    let rest = bytes[index...]
-                    if rest.starts(with: "://".utf8) { scheme = bytes.index(index, offsetBy: 3) }
+        var target = target
+        guard let range = target.withUTF8({ path(of: UnsafeRawBufferPointer($0)) }) else { return "/" }
+        let utf8 = target.utf8
+        return target[utf8.index(utf8.startIndex, offsetBy: range.lowerBound)..<utf8.index(utf8.startIndex, offsetBy: range.upperBound)]
+    }
+
+    /// Where the path of a request target lies in its bytes (see ``path(of:)-(String)``); nil
+    /// for an absolute-form target without a path, whose path is `/`.
+    static func path(of target: UnsafeRawBufferPointer) -> Range<Int>? {
+        var start = 0
+        if target.first != UInt8(ascii: "/") {
+            var index = 0
+            var scheme: Int?
+            while index < target.count, target[index] != UInt8(ascii: "/") {
+                if target[index] == UInt8(ascii: ":") {
+                    if target[index...].starts(with: Self.schemeSeparator) { scheme = index + 3 }
                     break
                 }
-                index = bytes.index(after: index)
+                index += 1
             }
             if let scheme {
-                guard let slash = bytes[scheme...].firstIndex(of: UInt8(ascii: "/")) else { return "/" }
+                guard let slash = target[scheme...].firstIndex(of: UInt8(ascii: "/")) else { return nil }
                 start = slash
             }
         }
-        let end = bytes[start...].firstIndex { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") } ?? bytes.endIndex
-        return target[start..<end]
+        return start..<Self.queryStart(target, from: start)
     }
+
+    /// Where the query or fragment starts (the first `?` or `#` from `from`), or the end.
+    private static func queryStart(_ bytes: UnsafeRawBufferPointer, from: Int) -> Int {
+        guard let base = bytes.baseAddress, from < bytes.count else { return bytes.count }
+        var end = bytes.count
+        for delimiter in [UInt8(ascii: "?"), UInt8(ascii: "#")] {
+            if let found = memchr(base + from, Int32(delimiter), end - from) { end = base.distance(to: UnsafeRawPointer(found)) }
+        }
+        return end
+    }
+
+    /// The last `/` before `end`.
+    private static func lastSlash(_ bytes: UnsafeRawBufferPointer, before end: Int) -> Int? {
+        var index = end
+        while index > 0 {
+            index -= 1
+            if bytes[index] == UInt8(ascii: "/") { return index }
+        }
+        return nil
+    }
+
+    private static let schemeSeparator = Array("://".utf8)
 }
 
 /// The route a request took, as the `route` label of the request metrics.
 public enum TrackerRoute: String, Sendable, CaseIterable {
     case open, click, health = "healthz", metrics, other
+
+    /// The route's position in `allCases`.
+    var position: Int {
+        switch self {
+        case .open: return 0
+        case .click: return 1
+        case .health: return 2
+        case .metrics: return 3
+        case .other: return 4
+        }
+    }
 }
 
 /// The kind of answer, before it becomes HTTP.

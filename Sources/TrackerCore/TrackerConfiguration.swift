@@ -60,7 +60,7 @@ public struct TrackerConfiguration: Sendable {
         maxRequestLineLength = settings.trackerMaxURILength
         maxHeaderBlockSize = settings.trackerMaxHeaderSize
         queueCapacity = settings.eventQueueSize
-        batchSize = 256
+        batchSize = 8192
         redisEndpoint = settings.redisEndpoint
         keySchema = settings.keySchema
         eventsMaxLength = settings.eventsMaxLength

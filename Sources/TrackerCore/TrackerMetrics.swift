@@ -16,12 +16,12 @@ import Prometheus
 /// | `mailtrail_tracker_event_queue_depth` | gauge | hits waiting in memory for the writer |
 /// | `mailtrail_tracker_spool_bytes` | gauge | bytes waiting in the spool |
 ///
-/// Every counter exists from the start (at 0), and the request counters are created once,
-/// so counting a request is one atomic add.
+/// Every counter exists from the start (at 0), and the request counters are created once and
+/// found by position, so counting a request is a look at a handful of entries and one atomic add.
 public final class TrackerMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
-    /// Keyed by route and status.
-    private let requestCounters: [RequestKey: Counter]
+    /// Per route (in `TrackerRoute.allCases` order), its statuses and their counters.
+    private let requestCounters: [[(status: Int, counter: Counter)]]
     public let eventsWritten: Counter
     public let eventsSpooled: Counter
     public let eventsReplayed: Counter
@@ -42,25 +42,17 @@ public final class TrackerMetrics: Sendable {
         .other: [400, 404, 408, 414, 431],
     ]
 
-    private struct RequestKey: Hashable {
-        var route: TrackerRoute
-        var status: Int
-    }
-
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
         func descriptor(_ name: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
             MetricNameDescriptor(namespace: "mailtrail", subsystem: "tracker", metricName: name, unitName: unit, helpText: help)
         }
         let requests = descriptor("requests", "total", "HTTP answers by route and status.")
-        var counters: [RequestKey: Counter] = [:]
-        for route in TrackerRoute.allCases {
-            for status in Self.statuses[route] ?? [] {
-                counters[RequestKey(route: route, status: status)] =
-                    registry.makeCounter(descriptor: requests, labels: [("route", route.rawValue), ("status", String(status))])
+        requestCounters = TrackerRoute.allCases.map { route in
+            (Self.statuses[route] ?? []).map { status in
+                (status, registry.makeCounter(descriptor: requests, labels: [("route", route.rawValue), ("status", String(status))]))
             }
         }
-        requestCounters = counters
         eventsWritten = registry.makeCounter(descriptor: descriptor("events_written", "total", "Events added to the stream directly."), labels: [])
         eventsSpooled = registry.makeCounter(descriptor: descriptor("events_spooled", "total", "Events put in the local spool."), labels: [])
         eventsReplayed = registry.makeCounter(descriptor: descriptor("events_replayed", "total", "Spooled events later added to the stream."), labels: [])
@@ -75,11 +67,11 @@ public final class TrackerMetrics: Sendable {
 
     /// Counts one answer.
     public func countRequest(route: TrackerRoute, status: Int) {
-        guard let counter = requestCounters[RequestKey(route: route, status: status)] else {
-            assertionFailure("route \(route) cannot answer \(status): add it to TrackerMetrics.statuses")
+        for entry in requestCounters[route.position] where entry.status == status {
+            entry.counter.increment()
             return
         }
-        counter.increment()
+        assertionFailure("route \(route) cannot answer \(status): add it to TrackerMetrics.statuses")
     }
 
     /// The Prometheus text exposition, with the gauges set to the given current values.

@@ -1,12 +1,11 @@
 import Foundation
 import NIOCore
-import NIOHTTP1
 import NIOPosix
 
 /// The HTTP/1.1 listener: one channel pipeline per connection,
 ///
-/// `IdleStateHandler` → ``RequestGate`` → NIO's HTTP request decoder → ``TrackerHTTPHandler``
-/// (which writes its answers as bytes),
+/// ``RequestGate`` (framing, limits, timeouts, parsing) → ``TrackerHTTPHandler`` (which
+/// writes its answers as bytes),
 ///
 /// and a graceful stop: no new connections, idle ones closed, in-flight answers finished.
 public final class TrackerServer: @unchecked Sendable {
@@ -29,13 +28,8 @@ public final class TrackerServer: @unchecked Sendable {
         let limits = RequestGate.Limits(
             requestLine: configuration.maxRequestLineLength,
             headerBlock: configuration.maxHeaderBlockSize,
-            headerTimeout: Self.amount(configuration.headerTimeout))
-        // NIO's own limits sit above the gate's, as a backstop.
-        var decoderLimits = NIOHTTPDecoderLimitConfiguration()
-        decoderLimits.maxHeaderFieldSize = max(limits.requestLine, limits.headerBlock) + 1024
-        decoderLimits.maxHeaderListSize = limits.requestLine + limits.headerBlock + 1024
-        decoderLimits.maxHeaderFieldCount = max(256, limits.headerBlock / 4)
-        let idle = Self.amount(configuration.idleTimeout)
+            headerTimeout: Self.amount(configuration.headerTimeout),
+            idleTimeout: Self.amount(configuration.idleTimeout))
         let services = self.services
 
         let bootstrap = ServerBootstrap(group: group)
@@ -50,12 +44,9 @@ public final class TrackerServer: @unchecked Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     let state = ConnectionState()
                     let pipeline = channel.pipeline.syncOperations
-                    try pipeline.addHandler(IdleStateHandler(allTimeout: idle))
                     try pipeline.addHandler(RequestGate(limits: limits, state: state) { status in
                         services.metrics.countRequest(route: .other, status: status)
                     })
-                    try pipeline.addHandler(ByteToMessageHandler(
-                        HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes, limitConfiguration: decoderLimits)))
                     try pipeline.addHandler(TrackerHTTPHandler(services: services, state: state))
                     self?.register(channel)
                 }

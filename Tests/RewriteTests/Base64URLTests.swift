@@ -1,3 +1,4 @@
+import PropertyBased
 import Testing
 @testable import Rewrite
 
@@ -78,5 +79,35 @@ import Testing
         #expect(throws: Base64URL.DecodingError.padded) { try Base64URL.decodeLenient("Zm9v=A==") }
         #expect(throws: Base64URL.DecodingError.padded) { try Base64URL.decodeLenient("Z=g=") }
         #expect(throws: Base64URL.DecodingError.badAlphabet) { try Base64URL.decodeLenient("Zm9v!A") }
+    }
+
+    /// The decoder one character at a time, as a reference for the table-driven one.
+    static func referenceDecode(_ text: [UInt8], lenient: Bool) -> Result<[UInt8], Base64URL.DecodingError> {
+        var accumulator: UInt32 = 0
+        var bits = 0
+        var out: [UInt8] = []
+        for c in text {
+            guard let v = Base64URL.value(c, lenient: lenient) else { return .failure(.badAlphabet) }
+            accumulator = accumulator << 6 | UInt32(v)
+            bits += 6
+            if bits >= 8 {
+                bits -= 8
+                out.append(UInt8(truncatingIfNeeded: accumulator >> UInt32(bits)))
+                accumulator &= (1 << UInt32(bits)) - 1
+            }
+        }
+        if !lenient, accumulator != 0 { return .failure(.nonCanonical) }
+        return .success(out)
+    }
+
+    @Test func agreesWithACharacterAtATimeDecoder() async {
+        let text = Gen<UInt8?>.element(of: Array("AZaz09-_+/gh".utf8) + [0x20, 0x00, 0xC3]).array(of: 0...23).map { $0.compactMap { $0 } }
+        await propertyCheck(count: 3000, input: zip(text, Gen<Bool>.bool)) { text, lenient in
+            guard text.count % 4 != 1, !text.contains(UInt8(ascii: "=")) else { return }  // length and padding are checked first
+            let decoded = text.withUnsafeBytes { bytes in
+                Result { () throws(Base64URL.DecodingError) in try Base64URL.decode(bytes, lenient: lenient) }
+            }
+            #expect(decoded == Self.referenceDecode(text, lenient: lenient), "\(String(decoding: text, as: UTF8.self))")
+        }
     }
 }

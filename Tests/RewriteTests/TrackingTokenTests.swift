@@ -140,6 +140,22 @@ import Testing
 
     // MARK: Inspection
 
+    @Test func decodingTheBytesOfTheTextIsTheSame() throws {
+        let valid = TrackingToken(kind: .click, issuedAt: 1_700_000_000, trackingID: id, linkIndex: 2,
+                                  destination: Array("https://example.com/p".utf8)).encoded(with: ring)
+        var tampered = Array(valid.utf8)
+        tampered[20] = tampered[20] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
+        for text in [valid, String(decoding: tampered, as: UTF8.self), "AAAA", "A", "", "AAA=", "A+/_", valid + "A",
+                     String(repeating: "A", count: TrackingToken.maxTokenLength + 1)] {
+            let fromText = Result { () throws(TokenError) in try TrackingToken.decode(text, keyRing: ring) }
+            let fromBytes = Array(text.utf8).withUnsafeBytes { bytes in
+                Result { () throws(TokenError) in try TrackingToken.decode(utf8: bytes, keyRing: ring) }
+            }
+            #expect(fromBytes == fromText, "\(text.prefix(40))")
+        }
+        #expect(try Array(valid.utf8).withUnsafeBytes { try TrackingToken.decode(utf8: $0, keyRing: ring) }.token.linkIndex == 2)
+    }
+
     @Test func inspectValidToken() {
         let text = "AQFjZVPxAAARIjNEVWZ3iJmqu8zd7v8DSFRUUFM6Ly9RWDcuRVhBTVBMRS9a3Kzvvd5xZYj0fYui"
         let inspection = TrackingToken.inspect(text, keyRing: ring)

@@ -56,6 +56,30 @@ import Glibc
         #expect(try redis.pipeline([]) == [])
     }
 
+    @Test func formattedPipelineGivesTheSameReplies() throws {
+        let server = try RedisServer()
+        defer { server.shutdown() }
+        let redis = RedisConnection(endpoint: server.endpoint())
+        var commands = RESPCommands()
+        for command in [["SET", "a", "1"], ["INCR", "a"], ["GET", "a"], ["LPUSH", "a", "x"], ["GET", "nothing"]] {
+            commands.command(RedisCommand(redisArguments: command))
+        }
+        commands.begin(3)
+        commands.argument("SET")
+        commands.argument([0x6B, 0x00, 0x0D, 0x0A])
+        commands.argument((0...255).map { UInt8($0) })
+        #expect(try redis.pipeline(commands) == [
+            .status("OK"),
+            .integer(2),
+            .bulk(Array("2".utf8)),
+            .error("WRONGTYPE Operation against a key holding the wrong kind of value"),
+            .null,
+            .status("OK"),
+        ])
+        #expect(try redis.command([Array("GET".utf8), [0x6B, 0x00, 0x0D, 0x0A]]) == .bulk((0...255).map { UInt8($0) }))
+        #expect(try redis.pipeline(RESPCommands()) == [])
+    }
+
     @Test func largePipelineIsOneBatch() throws {
         let server = try RedisServer()
         defer { server.shutdown() }

@@ -34,6 +34,20 @@ import Testing
         #expect(Self.loopbackProxies.resolve(peer: nil, realIP: "1.2.3.4", forwardedFor: []) == "unknown")
     }
 
+    @Test func aConnectionsPeerIsWorkedOutOnce() {
+        let proxy = Self.loopbackProxies.peer(Self.ip("127.0.0.1"))
+        #expect(proxy.text == "127.0.0.1" && proxy.isTrusted)
+        let client = Self.loopbackProxies.peer(Self.ip("2001:DB8::7"))
+        #expect(client.text == "2001:db8::7" && !client.isTrusted)
+        let unknown = Self.loopbackProxies.peer(nil)
+        #expect(unknown.text == "unknown" && !unknown.isTrusted)
+        #expect(Self.loopbackProxies.resolve(peer: proxy, realIP: "203.0.113.9", forwardedFor: []) == "203.0.113.9")
+        #expect(Self.loopbackProxies.resolve(peer: proxy, realIP: nil, forwardedFor: ["6.6.6.6, 203.0.113.5"]) == "203.0.113.5")
+        #expect(Self.loopbackProxies.resolve(peer: proxy, realIP: nil, forwardedFor: []) == "127.0.0.1")
+        #expect(Self.loopbackProxies.resolve(peer: client, realIP: "6.6.6.6", forwardedFor: []) == "2001:db8::7")
+        #expect(Self.loopbackProxies.resolve(peer: unknown, realIP: "6.6.6.6", forwardedFor: []) == "unknown")
+    }
+
     @Test func mappedIPv4PeerMatchesIPv4Proxy() {
         #expect(Self.loopbackProxies.resolve(peer: Self.ip("::ffff:127.0.0.1"), realIP: "203.0.113.1", forwardedFor: []) == "203.0.113.1")
         #expect(Self.ip("::ffff:10.1.2.3").description == "10.1.2.3")

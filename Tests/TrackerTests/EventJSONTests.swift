@@ -41,10 +41,26 @@ import Testing
                 == (try event.xaddCommand(schema: KeySchema(prefix: "x:"), maxLength: 5000)))
     }
 
+    @Test func xaddInTheWireFormatIsTheSameCommand() throws {
+        let event = TrackingEvent(id: "e1", event: .clicked, timestamp: 1_700_000_000.5, trackingID: "t", url: "https://x.test/\u{0}",
+                                  linkIndex: 3, ip: "1.2.3.4", userAgent: "ua \"q\"", first: false)
+        var commands = RESPCommands()
+        var scratch: [UInt8] = Array("left over".utf8)
+        #expect(EventJSON.appendXADD(for: event, schema: KeySchema(prefix: "x:"), maxLength: 5000, to: &commands, scratch: &scratch))
+        var expected = RESPCommands()
+        expected.command(try event.xaddCommand(schema: KeySchema(prefix: "x:"), maxLength: 5000))
+        #expect(commands.bytes == expected.bytes)
+        #expect(commands.count == 1)
+    }
+
     @Test func nonFiniteTimestampsAreRefused() {
         for value in [Double.nan, .infinity, -.infinity] {
             let event = TrackingEvent(id: "e", event: .opened, timestamp: value, trackingID: "t", ip: "i", userAgent: "u", first: false)
             #expect(EventJSON.bytes(of: event) == nil)
+            var commands = RESPCommands()
+            var scratch: [UInt8] = []
+            #expect(!EventJSON.appendXADD(for: event, schema: KeySchema(), maxLength: 1000, to: &commands, scratch: &scratch))
+            #expect(commands.isEmpty)
         }
     }
 }

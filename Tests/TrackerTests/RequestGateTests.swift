@@ -14,8 +14,9 @@ import Testing
         let state = ConnectionState()
         var refusals: [Int] = []
 
-        init(requestLine: Int = 64, headerBlock: Int = 64, timeout: TimeAmount = .seconds(10)) throws {
-            let gate = RequestGate(limits: .init(requestLine: requestLine, headerBlock: headerBlock, headerTimeout: timeout),
+        init(requestLine: Int = 64, headerBlock: Int = 64, timeout: TimeAmount = .seconds(10), idle: TimeAmount = .seconds(30)) throws {
+            let gate = RequestGate(limits: .init(requestLine: requestLine, headerBlock: headerBlock, headerTimeout: timeout,
+                                                 idleTimeout: idle),
                                    state: state) { [unowned self] in refusals.append($0) }
             try channel.pipeline.syncOperations.addHandler(gate)
             try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
@@ -34,10 +35,15 @@ import Testing
             try channel.writeInbound(channel.allocator.buffer(string: text))
         }
 
-        /// Everything passed on so far, one string per `fireChannelRead`.
+        /// The heads passed on so far, as their bytes.
         func passed() throws -> [String] {
-            var out: [String] = []
-            while let buffer = try channel.readInbound(as: ByteBuffer.self) { out.append(String(buffer: buffer)) }
+            try heads().map { String(buffer: $0.bytes) }
+        }
+
+        /// The heads passed on so far.
+        func heads() throws -> [RequestHead] {
+            var out: [RequestHead] = []
+            while let head = try channel.readInbound(as: RequestHead.self) { out.append(head) }
             return out
         }
 
@@ -48,28 +54,50 @@ import Testing
         }
     }
 
-    @Test func passesOneHeadAtATime() throws {
+    @Test func passesOneCompleteHeadAtATime() throws {
         let gate = try Harness()
         try gate.send("GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\n\r\n\r\nGET /c HT")
-        #expect(try gate.passed() == ["GET /a HTTP/1.1\r\nHost: x\r\n\r\n", "GET /b HTTP/1.1\r\n\r\n", "\r\nGET /c HT"])
+        #expect(try gate.passed() == ["GET /a HTTP/1.1\r\nHost: x\r\n\r\n", "GET /b HTTP/1.1\r\n\r\n"])
         try gate.send("TP/1.1\nX: y\n\n")
-        #expect(try gate.passed() == ["TP/1.1\nX: y\n\n"])
+        let heads = try gate.heads()
+        #expect(heads.map { String(buffer: $0.bytes) } == ["GET /c HTTP/1.1\nX: y\n\n"])  // the empty line before it dropped
+        #expect(heads.map { $0.text($0.target) } == ["/c"])
         #expect(gate.refusals.isEmpty)
     }
 
-    @Test func byteByByteHeadsArePassedThrough() throws {
+    @Test func byteByByteHeadsArePassedWhole() throws {
         let gate = try Harness()
         let request = "GET /o/abc.gif HTTP/1.1\r\nUser-Agent: z\r\n\r\n"
         for character in request { try gate.send(String(character)) }
-        #expect(try gate.passed().joined() == request)
+        let heads = try gate.heads()
+        #expect(heads.map { String(buffer: $0.bytes) } == [request])
+        #expect(heads.map { $0.userAgent.map($0.text) } == ["z"])
         #expect(try gate.written().isEmpty)
+    }
+
+    @Test func emptyLinesBetweenRequestsAreNotKept() throws {
+        let gate = try Harness()
+        for _ in 0..<1000 { try gate.send("\r\n\r\n\n") }  // more than any limit, but nothing is held
+        try gate.send("GET /d HTTP/1.1\r\n\r\n")
+        #expect(try gate.passed() == ["GET /d HTTP/1.1\r\n\r\n"])
+        #expect(gate.refusals.isEmpty)
+    }
+
+    @Test func malformedHeadGets400() throws {
+        let gate = try Harness()
+        try gate.send("GET /ok HTTP/1.1\r\n\r\nGET /x HTTP/1.1\r\nBad Header\r\n\r\nGET /y HTTP/1.1\r\n\r\n")
+        #expect(try gate.passed() == ["GET /ok HTTP/1.1\r\n\r\n"])
+        #expect(gate.refusals == [400])
+        #expect(try gate.written() == "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                + "Content-Length: 16\r\nConnection: close\r\n\r\n400 Bad Request\n")
+        #expect(gate.state.closing)
     }
 
     @Test func overlongRequestLineGets414() throws {
         let gate = try Harness()
         try gate.send("GET /ok HTTP/1.1\r\n\r\nGET /" + String(repeating: "a", count: 60))
         try gate.send(String(repeating: "a", count: 10))
-        #expect(try gate.passed() == ["GET /ok HTTP/1.1\r\n\r\n", "GET /" + String(repeating: "a", count: 60)])
+        #expect(try gate.passed() == ["GET /ok HTTP/1.1\r\n\r\n"])
         #expect(try gate.written() == "HTTP/1.1 414 URI Too Long\r\nContent-Type: text/plain; charset=utf-8\r\n"
                 + "Content-Length: 17\r\nConnection: close\r\n\r\n414 URI Too Long\n")
         #expect(gate.refusals == [414])
@@ -118,6 +146,50 @@ import Testing
         #expect(gate.refusals.isEmpty)
         gate.channel.embeddedEventLoop.advanceTime(by: .seconds(1))
         #expect(gate.refusals == [408])
+    }
+
+    @Test func idleConnectionsAreClosed() throws {
+        let gate = try Harness(timeout: .seconds(10), idle: .seconds(30))
+        gate.channel.embeddedEventLoop.advanceTime(by: .seconds(20))
+        try gate.send("GET /1 HTTP/1.1\r\n\r\n")
+        gate.channel.embeddedEventLoop.advanceTime(by: .seconds(29))  // 49 s: 29 s after the last bytes
+        #expect(gate.channel.isActive)
+        gate.channel.embeddedEventLoop.advanceTime(by: .seconds(1))
+        #expect(!gate.channel.isActive)
+        #expect(gate.state.closing)
+        #expect(try gate.written().isEmpty)  // closed without a word
+        #expect(gate.refusals.isEmpty)
+    }
+
+    @Test func aSlowHeadIsRefusedBeforeTheIdleTime() throws {
+        let gate = try Harness(timeout: .seconds(10), idle: .seconds(30))
+        gate.channel.embeddedEventLoop.advanceTime(by: .seconds(25))
+        try gate.send("GET / HTTP/1.1\r\n")  // a head starts at 25 s: due at 35 s, not at 55 s
+        gate.channel.embeddedEventLoop.advanceTime(by: .seconds(9))
+        #expect(gate.refusals.isEmpty)
+        gate.channel.embeddedEventLoop.advanceTime(by: .seconds(1))
+        #expect(gate.refusals == [408])
+    }
+
+    @Test func aPartialHeadStillReadsMore() throws {
+        let gate = try Harness()
+        try gate.send("GET /a HTTP/1.1\r\nHo")
+        #expect(try gate.passed().isEmpty)
+        var reads = 0
+        try gate.channel.pipeline.syncOperations.addHandler(ReadCounter { reads += 1 }, position: .first)
+        gate.channel.read()
+        #expect(reads == 1)  // the gate asked for the rest of the head
+    }
+
+    /// Counts the reads that reach the head of the pipeline.
+    final class ReadCounter: ChannelOutboundHandler {
+        typealias OutboundIn = Never
+        let onRead: () -> Void
+        init(_ onRead: @escaping () -> Void) { self.onRead = onRead }
+        func read(context: ChannelHandlerContext) {
+            onRead()
+            context.read()
+        }
     }
 
     @Test func unwritableChannelHoldsRequestsBack() throws {

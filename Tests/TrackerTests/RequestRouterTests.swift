@@ -89,6 +89,23 @@ import Testing
         }
     }
 
+    @Test func targetBytesRouteAsTheirText() {
+        let targets = [F.pixelPath(), F.clickPath("https://example.com/a?b=1", index: 3) + "?utm=x", "/healthz", "/metrics?x",
+                       "/o/garbage.gif", "/c/AAAA", "/", "*", "http://t.test", "http://t.test/healthz", "/é/c/x", "/c/é"]
+        for target in targets {
+            for method in [RequestRouter.Method.get, .head, .other] {
+                let viaBytes = Array(target.utf8).withUnsafeBytes { bytes in
+                    Self.router.route(method: method, target: bytes, now: Self.now, clientIP: { "203.0.113.9" }, userAgent: { "UA/1" })
+                }
+                #expect(viaBytes == Self.route(method, target), "\(target)")
+            }
+        }
+        #expect(RequestRouter.path(of: UnsafeRawBufferPointer(start: nil, count: 0)) == 0..<0)
+        #expect(Array("http://t.test".utf8).withUnsafeBytes { RequestRouter.path(of: $0) } == nil)
+        #expect(Array("https://t.test/a/b?c#d".utf8).withUnsafeBytes { RequestRouter.path(of: $0) } == 14..<18)
+        #expect(Array("/t/o/Xy.gif?x".utf8).withUnsafeBytes { RequestRouter.trackingPath($0)?.1 } == 5..<7)
+    }
+
     @Test func prefixedAndAbsoluteFormTargets() {
         #expect(Self.route(.get, "/t" + F.pixelPath()).hit?.kind == .open)
         #expect(Self.route(.get, "http://t.test" + F.clickPath("https://example.com/")).answer == .redirect(location: "https://example.com/"))

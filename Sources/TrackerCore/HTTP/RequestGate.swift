@@ -1,28 +1,30 @@
 import NIOCore
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
-/// Admits request bytes into the HTTP decoder one request head at a time, so that no
-/// client can make the tracker hold more than a bounded amount of memory or a connection
-/// for long:
+/// Turns the bytes of a connection into request heads (``RequestHead``), one complete head
+/// at a time, so that no client can make the tracker hold more than a bounded amount of
+/// memory or a connection for long:
 ///
+/// - **Framing.** Each byte is looked at once to find where a head ends (``HeadScanner``);
+///   the complete head then goes to ``RequestHeadParser``. A head split across reads
+///   waits here, and its lines already scanned are not scanned again. Empty lines between
+///   requests are dropped.
 /// - **Limits.** A request line longer than ``Limits/requestLine`` is answered 414, a
-///   header block larger than ``Limits/headerBlock`` 431, before the decoder buffers it.
-/// - **Slow clients.** A head not complete within ``Limits/headerTimeout`` of its first byte
-///   is answered 408 (idle keep-alive connections are the `IdleStateHandler`'s business).
+///   header block larger than ``Limits/headerBlock`` 431, as soon as the limit is passed; a
+///   head the parser refuses 400.
+/// - **Slow and idle clients.** A head not complete within ``Limits/headerTimeout`` of its
+///   first byte is answered 408; a connection that sends nothing for ``Limits/idleTimeout``
+///   is closed. One timer per connection serves both, re-armed only when it fires (or when a
+///   head stays incomplete), not per request.
 /// - **Clients that stop reading.** While the channel is not writable (its outbound buffer
 ///   is past the high-water mark) no further request is passed on and no further read is
 ///   issued: pipelined requests wait in the socket, not as queued responses.
 ///
 /// Requests have no bodies here: a request announcing one is answered and the connection
 /// closed (``ConnectionState/closing``), after which nothing more is read. Refusals are
-/// written as raw bytes (the HTTP encoder never saw the request) and close the connection.
+/// written as raw bytes and close the connection.
 final class RequestGate: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
-    typealias InboundOut = ByteBuffer
+    typealias InboundOut = RequestHead
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
@@ -32,44 +34,58 @@ final class RequestGate: ChannelDuplexHandler {
         /// Bytes of the header lines after the request line, line ends and the final empty line included.
         var headerBlock: Int
         var headerTimeout: TimeAmount
+        /// A connection that sends nothing for this long is closed.
+        var idleTimeout: TimeAmount = .seconds(30)
     }
-
-    enum Verdict: Equatable {
-        /// A head ends `at` bytes into the scanned bytes.
-        case headEnd(at: Int)
-        /// All bytes scanned, no head ended.
-        case exhausted
-        /// The current head breaks a limit: answer with this status.
-        case refuse(status: Int)
-    }
-
-    private enum Phase { case betweenRequests, requestLine, headers }
 
     private let limits: Limits
     private let state: ConnectionState
     private let onRefusal: (Int) -> Void
 
+    /// Bytes received and not yet passed on as heads.
     private var pending: ByteBuffer?
+    /// How many bytes of `pending` the scanner has seen (all of the current, incomplete head).
+    private var scanned = 0
+    private var scanner: HeadScanner
     private var readHeldBack = false
-    private var phase = Phase.betweenRequests
-    private var requestLineLength = 0
-    private var headerBytes = 0
-    private var lineLength = 0
-    private var lastByte: UInt8 = 0
-    private var headStartedAt = NIODeadline.distantPast
+    private var lastReadAt = NIODeadline.distantPast
     private var timer: Scheduled<Void>?
+    private var timerDeadline = NIODeadline.distantFuture
 
-    /// - Parameter onRefusal: called with the status of each 408/414/431 answer (for metrics).
+    /// - Parameter onRefusal: called with the status of each 400/408/414/431 answer (for metrics).
     init(limits: Limits, state: ConnectionState, onRefusal: @escaping (Int) -> Void) {
         self.limits = limits
         self.state = state
         self.onRefusal = onRefusal
+        scanner = HeadScanner(requestLineLimit: limits.requestLine, headerBlockLimit: limits.headerBlock)
+    }
+
+    // MARK: - Lifecycle
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { startIdleTimer(context: context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        startIdleTimer(context: context)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        cancelTimer()
+        pending = nil
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        cancelTimer()
     }
 
     // MARK: - Inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !state.closing else { return }
+        lastReadAt = context.eventLoop.now
         var bytes = unwrapInboundIn(data)
         if pending == nil {
             pending = bytes
@@ -83,7 +99,7 @@ final class RequestGate: ChannelDuplexHandler {
         if context.channel.isWritable {
             admit(context: context)
             context.fireChannelReadComplete()  // lets the HTTP handler flush what it answered
-            if readHeldBack, pending == nil, !state.closing {
+            if readHeldBack, !hasUnscannedBytes, !state.closing {
                 readHeldBack = false
                 context.read()
             }
@@ -91,141 +107,130 @@ final class RequestGate: ChannelDuplexHandler {
         context.fireChannelWritabilityChanged()
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
-        timer?.cancel()
-        timer = nil
-        pending = nil
-        context.fireChannelInactive()
-    }
-
-    func handlerRemoved(context: ChannelHandlerContext) {
-        timer?.cancel()
-        timer = nil
-    }
-
     // MARK: - Outbound
 
     func read(context: ChannelHandlerContext) {
-        if context.channel.isWritable, pending == nil {
+        if context.channel.isWritable, !hasUnscannedBytes {
             context.read()
         } else {
             readHeldBack = true
         }
     }
 
+    /// Bytes wait that the scanner has not seen (held back while the channel was not
+    /// writable); a partial head alone, all scanned, needs more bytes instead.
+    private var hasUnscannedBytes: Bool {
+        guard let pending else { return false }
+        return pending.readableBytes > scanned
+    }
+
     // MARK: - Admission
 
-    /// Passes on complete heads (and a trailing partial head) while the channel is writable.
+    /// Passes on complete heads while the channel is writable; keeps a trailing partial head.
     private func admit(context: ChannelHandlerContext) {
-        while !state.closing, var buffer = pending, buffer.readableBytes > 0 {
-            guard context.channel.isWritable else { return }
-            let verdict = buffer.withUnsafeReadableBytes { scan($0, now: { context.eventLoop.now }) }
+        while !state.closing, var buffer = pending {
+            if scanned == 0 { Self.dropEmptyLines(&buffer) }
+            guard buffer.readableBytes > 0 else {
+                pending = nil
+                break
+            }
+            guard context.channel.isWritable else {
+                pending = buffer
+                return
+            }
+            let readAt = lastReadAt
+            let verdict = buffer.withUnsafeReadableBytes { [scanned] bytes in
+                scanner.scan(UnsafeRawBufferPointer(rebasing: bytes[scanned...]), now: { readAt })
+            }
             switch verdict {
             case .headEnd(let end):
-                let head = buffer.readSlice(length: end)!
+                let head = buffer.readSlice(length: scanned + end)!
                 pending = buffer.readableBytes > 0 ? buffer : nil
-                context.fireChannelRead(wrapInboundOut(head))
+                scanned = 0
+                do {
+                    context.fireChannelRead(wrapInboundOut(try RequestHeadParser.parse(head)))
+                } catch {
+                    refuse(context: context, error)
+                }
             case .exhausted:
-                pending = nil
-                context.fireChannelRead(wrapInboundOut(buffer))
-            case .refuse(let status):
-                pending = nil
-                refuse(context: context, status: status)
+                scanned = buffer.readableBytes
+                pending = buffer
+                if scanner.inHead { armTimer(context: context, at: scanner.headStartedAt + limits.headerTimeout) }
+                return
+            case .refuse(let error):
+                refuse(context: context, error)
             }
         }
-        if phase != .betweenRequests, timer == nil, !state.closing { scheduleCheck(context: context) }
     }
 
-    /// Advances the head scanner over `bytes`; `now` is read when a head starts.
-    func scan(_ bytes: UnsafeRawBufferPointer, now: () -> NIODeadline) -> Verdict {
-        guard let base = bytes.baseAddress else { return .exhausted }
-        let count = bytes.count
-        var index = 0
-        while index < count {
-            switch phase {
-            case .betweenRequests:
-                let byte = bytes[index]
-                if byte == Self.cr || byte == Self.lf {  // blank lines between requests are allowed
-                    index += 1
-                    continue
-                }
-                phase = .requestLine
-                requestLineLength = 0
-                headerBytes = 0
-                lineLength = 0
-                headStartedAt = now()
-            case .requestLine:
-                let lf = Self.find(Self.lf, in: base, from: index, count: count)
-                let end = lf ?? count
-                requestLineLength += end - index
-                if end > index { lastByte = bytes[end - 1] }
-                guard let lf else {
-                    if requestLineLength > limits.requestLine + 1 { return .refuse(status: 414) }
-                    return .exhausted
-                }
-                let length = requestLineLength - (lastByte == Self.cr ? 1 : 0)
-                if length > limits.requestLine { return .refuse(status: 414) }
-                index = lf + 1
-                phase = .headers
-                lineLength = 0
-                lastByte = Self.lf
-            case .headers:
-                let lf = Self.find(Self.lf, in: base, from: index, count: count)
-                let end = lf ?? count
-                lineLength += end - index
-                headerBytes += end - index + (lf == nil ? 0 : 1)
-                if end > index { lastByte = bytes[end - 1] }
-                if headerBytes > limits.headerBlock { return .refuse(status: 431) }
-                guard let lf else { return .exhausted }
-                index = lf + 1
-                let blank = lineLength == 0 || (lineLength == 1 && lastByte == Self.cr)
-                lineLength = 0
-                lastByte = Self.lf
-                if blank {
-                    phase = .betweenRequests
-                    return .headEnd(at: index)
-                }
-            }
-        }
-        return .exhausted
-    }
-
-    private func refuse(context: ChannelHandlerContext, status: Int) {
+    private func refuse(context: ChannelHandlerContext, _ error: RequestHeadError) {
         state.closing = true
-        timer?.cancel()
-        timer = nil
-        onRefusal(status)
-        let reason: String
-        switch status {
-        case 408: reason = "Request Timeout"
-        case 414: reason = "URI Too Long"
-        default: reason = "Request Header Fields Too Large"
-        }
-        context.writeAndFlush(wrapOutboundOut(TrackerResponses.closingResponse(status: status, reason: reason))).assumeIsolated().whenComplete { _ in
+        pending = nil
+        cancelTimer()
+        onRefusal(error.status)
+        let response = TrackerResponses.closingResponse(status: error.status, reason: error.reason)
+        context.writeAndFlush(wrapOutboundOut(response)).assumeIsolated().whenComplete { _ in
             context.close(promise: nil)
         }
     }
 
-    /// Checks, when the current head's time is up, whether it has completed.
-    private func scheduleCheck(context: ChannelHandlerContext) {
-        let deadline = headStartedAt + limits.headerTimeout
+    // MARK: - Timer
+
+    /// The timer's first deadline: the idle time after the connection opened.
+    private func startIdleTimer(context: ChannelHandlerContext) {
+        guard timer == nil else { return }
+        lastReadAt = context.eventLoop.now
+        armTimer(context: context, at: lastReadAt + limits.idleTimeout)
+    }
+
+    /// Makes the timer fire at `deadline` at the latest.
+    private func armTimer(context: ChannelHandlerContext, at deadline: NIODeadline) {
+        guard !state.closing, timer == nil || deadline < timerDeadline else { return }
+        timer?.cancel()
+        timerDeadline = deadline
         timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
             timer = nil
-            guard !state.closing, phase != .betweenRequests else { return }
-            if context.eventLoop.now >= headStartedAt + limits.headerTimeout {
-                pending = nil
-                refuse(context: context, status: 408)
-            } else {
-                scheduleCheck(context: context)
-            }
+            timerDeadline = .distantFuture
+            check(context: context)
         }
     }
 
-    private static let cr = UInt8(ascii: "\r")
-    private static let lf = UInt8(ascii: "\n")
+    /// When the timer fires: 408 for a head past its time, close a connection idle past its
+    /// time, otherwise wait for the next of the two deadlines.
+    private func check(context: ChannelHandlerContext) {
+        guard !state.closing else { return }
+        let now = context.eventLoop.now
+        let idleDeadline = lastReadAt + limits.idleTimeout
+        if scanner.inHead {
+            let headDeadline = scanner.headStartedAt + limits.headerTimeout
+            if now >= headDeadline {
+                refuse(context: context, .timeout)
+                return
+            }
+            if now < idleDeadline {
+                armTimer(context: context, at: min(headDeadline, idleDeadline))
+                return
+            }
+        } else if now < idleDeadline {
+            armTimer(context: context, at: idleDeadline)
+            return
+        }
+        state.closing = true  // idle: closed without a word
+        pending = nil
+        context.close(promise: nil)
+    }
 
-    private static func find(_ byte: UInt8, in base: UnsafeRawPointer, from index: Int, count: Int) -> Int? {
-        guard index < count, let found = memchr(base + index, Int32(byte), count - index) else { return nil }
-        return base.distance(to: UnsafeRawPointer(found))
+    private func cancelTimer() {
+        timer?.cancel()
+        timer = nil
+        timerDeadline = .distantFuture
+    }
+
+    /// Drops CR and LF bytes before a request line (empty lines between requests).
+    private static func dropEmptyLines(_ buffer: inout ByteBuffer) {
+        let skip = buffer.withUnsafeReadableBytes { bytes in
+            bytes.prefix { $0 == HeadScanner.cr || $0 == HeadScanner.lf }.count
+        }
+        buffer.moveReaderIndex(forwardBy: skip)
     }
 }

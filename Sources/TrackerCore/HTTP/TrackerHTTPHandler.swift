@@ -1,19 +1,18 @@
 import Config
 import Foundation
 import NIOCore
-import NIOHTTP1
 
 /// Answers each request as the ``RequestRouter`` decides, hands recorded hits to the event
 /// pipeline (never waiting for it), and counts every answer.
 ///
-/// Requests are parsed by NIO's HTTP decoder (llhttp); answers are written as ready-made
-/// bytes (``TrackerResponses``) the moment a request head arrives, so pipelined requests are
-/// answered in order without further bookkeeping. Keep-alive follows the client. A request
-/// that announces a body or an upgrade, asks for `Connection: close`, or is HTTP/1.0
-/// without keep-alive gets `Connection: close`, and the connection is closed once the answer
-/// is written; a request the decoder cannot parse gets 400 and the same.
+/// Request heads come parsed from ``RequestGate``; answers are written as ready-made bytes
+/// (``TrackerResponses``) the moment a head arrives, so pipelined requests are answered in
+/// order without further bookkeeping, and flushed once per read. Keep-alive follows the
+/// client. A request that announces a body or an upgrade, is a CONNECT, asks for
+/// `Connection: close`, or is HTTP/1.0 without keep-alive gets `Connection: close`, and the
+/// connection is closed once the answer is written.
 final class TrackerHTTPHandler: ChannelInboundHandler {
-    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundIn = RequestHead
     typealias OutboundOut = ByteBuffer
 
     struct Services {
@@ -28,7 +27,8 @@ final class TrackerHTTPHandler: ChannelInboundHandler {
 
     private let services: Services
     private let state: ConnectionState
-    private var peer: IPAddress?
+    /// The connection's peer, resolved once.
+    private var peer: ClientAddress.Peer?
 
     init(services: Services, state: ConnectionState) {
         self.services = services
@@ -36,17 +36,22 @@ final class TrackerHTTPHandler: ChannelInboundHandler {
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        peer = context.channel.remoteAddress.flatMap(IPAddress.init(socketAddress:))
+        resolvePeer(context: context)
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        if peer == nil { peer = context.channel.remoteAddress.flatMap(IPAddress.init(socketAddress:)) }
+        resolvePeer(context: context)
         context.fireChannelActive()
     }
 
+    private func resolvePeer(context: ChannelHandlerContext) {
+        guard peer == nil, let address = context.channel.remoteAddress else { return }
+        peer = services.clientAddress.peer(IPAddress(socketAddress: address))
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard case .head(let request) = unwrapInboundIn(data), !state.closing else { return }
-        answer(request, context: context)
+        guard !state.closing else { return }
+        answer(unwrapInboundIn(data), context: context)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -55,53 +60,42 @@ final class TrackerHTTPHandler: ChannelInboundHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        switch event {
-        case is IdleStateHandler.IdleStateEvent:
-            state.closing = true
-            context.close(promise: nil)
-        case is ChannelShouldQuiesceEvent:
+        if event is ChannelShouldQuiesceEvent {
             // Every admitted request has been answered already: finish writing, then close.
             closeAfterWrites(context: context)
-        default:
+        } else {
             context.fireUserInboundEventTriggered(event)
         }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        if error is HTTPParserError, !state.closing {
-            services.metrics.countRequest(route: .other, status: 400)
-            state.closing = true
-            context.writeAndFlush(wrapOutboundOut(TrackerResponses.closingResponse(status: 400, reason: "Bad Request")))
-                .assumeIsolated().whenComplete { _ in context.close(promise: nil) }
-            return
-        }
         state.closing = true
         context.close(promise: nil)
     }
 
-    private func answer(_ request: HTTPRequestHead, context: ChannelHandlerContext) {
+    private func answer(_ request: RequestHead, context: ChannelHandlerContext) {
         let method: RequestRouter.Method
         switch request.method {
-        case .GET: method = .get
-        case .HEAD: method = .head
-        default: method = .other
+        case .get: method = .get
+        case .head: method = .head
+        case .connect, .other: method = .other
         }
-        let headers = request.headers
-        let peer = self.peer
         let services = self.services
-        let decision = services.router.route(
-            method: method, target: request.uri, now: Date().timeIntervalSince1970,
-            clientIP: services.clientAddress.resolve(peer: peer, realIP: headers.first(name: "X-Real-IP"),
-                                                     forwardedFor: headers["X-Forwarded-For"]),
-            userAgent: headers.first(name: "User-Agent") ?? "")
+        let peer = self.peer ?? services.clientAddress.peer(nil)
+        let decision = request.withTarget { target in
+            services.router.route(
+                method: method, target: target, now: Date().timeIntervalSince1970,
+                clientIP: {
+                    services.clientAddress.resolve(peer: peer, realIP: request.realIP.map(request.text),
+                                                   forwardedFor: request.forwardedFor.map(request.text))
+                },
+                userAgent: { request.userAgent.map(request.text) ?? "" })
+        }
         if let hit = decision.hit { services.submit(hit) }
 
-        // After a body or an upgrade the decoder no longer frames requests: close.
-        let endsStream = headers.contains(name: "Transfer-Encoding") || headers.contains(name: "Upgrade")
-            || request.method == .CONNECT
-            || headers["Content-Length"].contains { $0.trimmingCharacters(in: .whitespaces) != "0" }
-        let keepAlive = request.isKeepAlive && !endsStream
-        let http10 = request.version.major == 1 && request.version.minor == 0
+        // After a body, an upgrade or a CONNECT the bytes are no longer requests: close.
+        let keepAlive = request.keepAlive && !request.endsStream
+        let http10 = request.http10
         let connection: TrackerResponses.Connection = !keepAlive ? .close : (http10 ? .keepAlive : .unstated)
         services.metrics.countRequest(route: decision.route, status: TrackerResponses.status(of: decision.answer))
         let response = TrackerResponses.bytes(for: decision.answer, http10: http10, connection: connection,

@@ -83,8 +83,8 @@ enum TrackerResponses {
             case .methodNotAllowed: return Cached.methodNotAllowed
             case .health: return head ? Cached.healthHead : Cached.health
             case .redirect(let location):
-                var buffer = ByteBuffer()
-                buffer.reserveCapacity(Cached.redirectPrefix.utf8.count + location.utf8.count + Cached.redirectSuffix.utf8.count)
+                var buffer = ByteBufferAllocator().buffer(
+                    capacity: Cached.redirectPrefix.utf8.count + location.utf8.count + Cached.redirectSuffix.utf8.count)
                 buffer.writeString(Cached.redirectPrefix)
                 buffer.writeString(location)
                 buffer.writeString(Cached.redirectSuffix)
