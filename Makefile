@@ -54,6 +54,7 @@ SECONDS ?= 60
 fuzz: deps
 	scripts/fuzz.sh $(SECONDS)
 
-# The Swift unit tests under AddressSanitizer (and LeakSanitizer), then ThreadSanitizer.
+# The Swift unit tests and a selection of the integration tests (against sanitized binaries)
+# under AddressSanitizer (and LeakSanitizer), then ThreadSanitizer; any report fails it.
 sanitize: deps
 	scripts/sanitize.sh
