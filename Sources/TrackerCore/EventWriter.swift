@@ -83,6 +83,7 @@ public final class EventWriter: @unchecked Sendable {
         guard !started else { return }
         started = true
         let thread = Thread { [self] in
+            Self.yieldToRequests()
             run()
             finished.signal()
         }
@@ -344,6 +345,14 @@ public final class EventWriter: @unchecked Sendable {
             redisHealthy = true
             logger.notice("Redis reachable again")
         }
+    }
+
+    /// Lowers the calling thread's CPU priority (nice +5, this thread only): when the machine
+    /// is busy, answering requests goes before writing events, which only wait in the queue.
+    private static func yieldToRequests() {
+        #if os(Linux)
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 5)  // 0: on Linux, the calling thread
+        #endif
     }
 
     private static func now() -> Double {
