@@ -119,17 +119,19 @@ public struct RESPCommands: Sendable {
         bytes.append(0x0A)
     }
 
-    /// `number` in decimal, digits written in place from the last.
+    /// `number` in decimal: digits formed from the last in a small buffer, appended at once.
     private mutating func appendDecimal(_ number: Int) {
         if number < 0 { bytes.append(UInt8(ascii: "-")) }
         var rest = number.magnitude
-        bytes.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: Self.digitCount(rest)))
-        var index = bytes.count
-        repeat {
-            index -= 1
-            bytes[index] = UInt8(ascii: "0") + UInt8(rest % 10)
-            rest /= 10
-        } while rest > 0
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in  // UInt.max has 20
+            var start = digits.count
+            repeat {
+                start -= 1
+                digits[start] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+            } while rest > 0
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: digits[start...]))
+        }
     }
 
     /// Number of characters of `number` in decimal, sign included.

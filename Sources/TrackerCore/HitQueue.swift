@@ -19,7 +19,7 @@ public final class HitQueue: @unchecked Sendable {
     public init(capacity: Int) {
         precondition(capacity > 0, "a queue needs room for at least one hit")
         self.capacity = capacity
-        items = CircularBuffer(initialCapacity: min(capacity, 1024))
+        items = CircularBuffer(initialCapacity: min(capacity, Self.initialStorage))
     }
 
     /// Adds `hit` unless the queue is full or closed; false means the caller keeps it.
@@ -40,7 +40,6 @@ public final class HitQueue: @unchecked Sendable {
     /// trips, at the cost of that much delay for the events (never for the requests).
     public func take(max: Int, timeout: Double, linger: Double = 0) -> [TrackedHit] {
         condition.lock()
-        defer { condition.unlock() }
         if items.isEmpty && !closed && timeout > 0 {
             let deadline = Date(timeIntervalSinceNow: timeout)
             wakeAt = 1
@@ -57,12 +56,23 @@ public final class HitQueue: @unchecked Sendable {
             }
             wakeAt = Int.max
         }
-        let count = Swift.min(max, items.count)
-        var batch: [TrackedHit] = []
-        batch.reserveCapacity(count)
-        for _ in 0..<count { batch.append(items.removeFirst()) }
-        return batch
+        guard !items.isEmpty else {
+            condition.unlock()
+            return []
+        }
+        // The usual case takes everything by handing over the storage, so producers wait for
+        // the lock only that long; the copy into an array happens after the lock is released.
+        var taken = CircularBuffer<TrackedHit>(initialCapacity: Swift.min(capacity, Self.initialStorage))
+        if items.count <= max {
+            swap(&taken, &items)
+        } else {
+            for _ in 0..<max { taken.append(items.removeFirst()) }
+        }
+        condition.unlock()
+        return Array(taken)
     }
+
+    private static let initialStorage = 1024
 
     /// Hits waiting now.
     public var count: Int {

@@ -54,8 +54,8 @@ public struct RequestRouter: Sendable {
                       clientIP: () -> String, userAgent: () -> String) -> RoutingDecision {
         guard let pathRange = Self.path(of: target) else { return RoutingDecision(route: .other, answer: .notFound) }
         let path = UnsafeRawBufferPointer(rebasing: target[pathRange])
-        if path.elementsEqual(Self.healthPath) { return simple(.health, .health, method) }
-        if path.elementsEqual(Self.metricsPath) { return simple(.metrics, .metrics, method) }
+        if Self.equals(path, "/healthz") { return simple(.health, .health, method) }
+        if Self.equals(path, "/metrics") { return simple(.metrics, .metrics, method) }
         if path.contains(where: { $0 >= 0x80 }) {
             // Not ASCII (tracking URLs are): as TrackingLinks reads paths, Character by Character.
             guard let (pathKind, token) = TrackingLinks.token(fromPath: String(decoding: path, as: UTF8.self)) else {
@@ -127,12 +127,11 @@ public struct RequestRouter: Sendable {
         let tokenStart = slash + 1
         var tokenEnd = end
         let kind: TokenKind
-        if Self.ends(bytes, at: slash, with: Self.clickSuffix) {
+        if Self.ends(bytes, at: slash, with: "/c") {
             kind = .click
-        } else if Self.ends(bytes, at: slash, with: Self.openSuffix), Self.ends(bytes, at: end, with: Self.gifSuffix),
-                  end - tokenStart >= Self.gifSuffix.count {
+        } else if Self.ends(bytes, at: slash, with: "/o"), Self.ends(bytes, at: end, with: ".gif"), end - tokenStart >= 4 {
             kind = .open
-            tokenEnd = end - Self.gifSuffix.count
+            tokenEnd = end - 4  // ".gif"
         } else {
             return nil
         }
@@ -140,16 +139,18 @@ public struct RequestRouter: Sendable {
         return (kind, tokenStart..<tokenEnd)
     }
 
-    /// Whether `bytes[..<end]` ends with `suffix`.
-    private static func ends(_ bytes: UnsafeRawBufferPointer, at end: Int, with suffix: [UInt8]) -> Bool {
-        end >= suffix.count && bytes[(end - suffix.count)..<end].elementsEqual(suffix)
+    /// Whether `bytes[..<end]` ends with `suffix` (a literal: compared with `memcmp`, nothing
+    /// to initialise per call, unlike a static array).
+    private static func ends(_ bytes: UnsafeRawBufferPointer, at end: Int, with suffix: StaticString) -> Bool {
+        let count = suffix.utf8CodeUnitCount
+        guard end >= count, let base = bytes.baseAddress else { return count == 0 }
+        return memcmp(base + (end - count), suffix.utf8Start, count) == 0
     }
 
-    private static let clickSuffix = Array("/c".utf8)
-    private static let openSuffix = Array("/o".utf8)
-    private static let gifSuffix = Array(".gif".utf8)
-    private static let healthPath = Array("/healthz".utf8)
-    private static let metricsPath = Array("/metrics".utf8)
+    /// Whether `bytes` are exactly `literal`.
+    private static func equals(_ bytes: UnsafeRawBufferPointer, _ literal: StaticString) -> Bool {
+        bytes.count == literal.utf8CodeUnitCount && ends(bytes, at: bytes.count, with: literal)
+    }
 
     /// The path of a request target: the part before `?` or `#`; for an absolute-form target
     /// (`http://host/path`), the part after the authority.
@@ -169,7 +170,7 @@ public struct RequestRouter: Sendable {
             var scheme: Int?
             while index < target.count, target[index] != UInt8(ascii: "/") {
                 if target[index] == UInt8(ascii: ":") {
-                    if target[index...].starts(with: Self.schemeSeparator) { scheme = index + 3 }
+                    if index + 3 <= target.count, Self.ends(target, at: index + 3, with: "://") { scheme = index + 3 }
                     break
                 }
                 index += 1
@@ -202,7 +203,6 @@ public struct RequestRouter: Sendable {
         return nil
     }
 
-    private static let schemeSeparator = Array("://".utf8)
 }
 
 /// The route a request took, as the `route` label of the request metrics.

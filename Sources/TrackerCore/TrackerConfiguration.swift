@@ -60,7 +60,7 @@ public struct TrackerConfiguration: Sendable {
         maxRequestLineLength = settings.trackerMaxURILength
         maxHeaderBlockSize = settings.trackerMaxHeaderSize
         queueCapacity = settings.eventQueueSize
-        batchSize = 8192
+        batchSize = 4096
         redisEndpoint = settings.redisEndpoint
         keySchema = settings.keySchema
         eventsMaxLength = settings.eventsMaxLength

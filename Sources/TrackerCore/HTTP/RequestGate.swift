@@ -117,8 +117,8 @@ final class RequestGate: ChannelDuplexHandler {
         }
     }
 
-    /// Bytes wait that the scanner has not seen (held back while the channel was not
-    /// writable); a partial head alone, all scanned, needs more bytes instead.
+    /// Whether received bytes wait that the scanner has not seen yet (held back while the
+    /// channel was not writable). A partial head alone, all of it scanned, needs more bytes.
     private var hasUnscannedBytes: Bool {
         guard let pending else { return false }
         return pending.readableBytes > scanned
