@@ -28,7 +28,8 @@ public final class EventWriter: @unchecked Sendable {
     /// Largest batch (one Redis transaction, one spool record) in spool bytes; a quarter of
     /// the spool's record limit.
     public var maxBatchBytes = 4 << 20
-    /// A replay yields to the queue after this many spool records or this long.
+    /// A replay pauses to look at the queue (and the fsync timer) after this many spool records
+    /// or this long.
     public var replayChunkRecords = 64
     public var replayChunkSeconds = 0.05
 
@@ -146,6 +147,18 @@ public final class EventWriter: @unchecked Sendable {
     private func run() {
         var busy = false
         while true {
+            if catchingUp {
+                // Hits that arrive meanwhile wait in the queue, to go to Redis directly once the
+                // spool is empty; only a queue half full sends them behind the spool instead.
+                replayChunk()
+                if queue.count >= queue.capacity / 2 {
+                    orderLock.lock()
+                    spillQueue()
+                    orderLock.unlock()
+                }
+                syncIfDue(stopping: false)
+                continue
+            }
             // Linger only while hits keep coming: a lone hit on a quiet server goes out at once.
             let hits = queue.take(max: batchSize, timeout: pauseBeforeMaintenance(), linger: busy ? linger : 0)
             busy = hits.count > 1
@@ -154,7 +167,7 @@ public final class EventWriter: @unchecked Sendable {
             } else if queue.isDrainedAndClosed {
                 break
             }
-            maintain(stopping: queue.isDrainedAndClosed)
+            syncIfDue(stopping: queue.isDrainedAndClosed)
         }
         let spooled = spool.pendingBytes
         do {
@@ -163,6 +176,13 @@ public final class EventWriter: @unchecked Sendable {
             logger.error("cannot close the spool", metadata: ["error": "\(error)"])
         }
         logger.info("event writer stopped", metadata: ["spooled-bytes": "\(spooled)"])
+    }
+
+    /// True while the spool holds events and a replay is due: Redis answered last time, or
+    /// the pause after a failure is over. Not while stopping (the spool is then kept for the
+    /// next start).
+    private var catchingUp: Bool {
+        !spool.isEmpty && Self.now() >= nextReplayAt && !queue.isClosed
     }
 
     /// Seconds until the next replay or sync is due (the queue wait).
@@ -188,11 +208,17 @@ public final class EventWriter: @unchecked Sendable {
             start = end
         }
         guard !spool.isEmpty else { return }
-        // Everything else waiting goes behind what is spooled now, so the queue keeps room for
-        // new hits while the spool is replayed (hits that find it full make one-event records).
+        // Redis failed or is not answering yet: everything else waiting goes behind what is
+        // spooled, so the queue keeps room for new hits until Redis answers (hits that find it
+        // full make one-event records).
+        spillQueue()
+    }
+
+    /// Moves every queued hit to the end of the spool, in batches. Needs `orderLock`.
+    private func spillQueue() {
         var more = queue.take(max: batchSize, timeout: 0)
         while !more.isEmpty {
-            start = 0
+            var start = 0
             while start < more.count {
                 let end = Self.batchEnd(more, from: start, maxBytes: maxBatchBytes)
                 append(EventBatch(sequence: nextSequence(), events: more[start..<end].map { PendingEvent(id: ids.newID(), hit: $0) }))
@@ -247,11 +273,9 @@ public final class EventWriter: @unchecked Sendable {
         return end
     }
 
-    private func maintain(stopping: Bool) {
+    /// Fsyncs the spool when appends wait and the sync interval is over (or when stopping).
+    private func syncIfDue(stopping: Bool) {
         let now = Self.now()
-        if !stopping, now >= nextReplayAt, !spool.isEmpty {
-            replayChunk()
-        }
         orderLock.lock()
         let dirty = spoolDirty
         orderLock.unlock()

@@ -96,6 +96,13 @@ public final class HitQueue: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// True once ``close()`` was called.
+    public var isClosed: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return closed
+    }
+
     /// True once ``close()`` was called and everything was taken.
     public var isDrainedAndClosed: Bool {
         condition.lock()

@@ -1,4 +1,6 @@
+import Config
 import Foundation
+import Logging
 import Rewrite
 import Store
 import TestSupport
@@ -230,6 +232,66 @@ import Testing
         defer { second.stop() }
         #expect(try second.waitForStream(length: 5) == 5)
         #expect(try second.events().map(\.first) == [true, false, false, false, false])
+    }
+
+    /// Found by bench/tracker: one slow batch used to send every later hit through the spool
+    /// for as long as the load lasted, since hits taken while the spool was replayed were
+    /// appended behind it. Hits that arrive during a replay now wait in the queue and go to
+    /// Redis directly once the spool is empty; the stream keeps the order of the sequences.
+    @Test func hitsArrivingDuringAReplayWaitInTheQueueNotTheSpool() throws {
+        let redis = try RedisServer()
+        defer { redis.shutdown() }
+        let directory = try TemporaryDirectory.make(prefix: "tracker-spool")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let spool = try Spool(directory: directory + "/tracker")
+        func hit(_ n: Int) -> TrackedHit {
+            TrackedHit(kind: .click, trackingID: F.trackingID, linkIndex: UInt32(n), destination: Array("https://shop.test/\(n)".utf8),
+                       timestamp: 1_700_000_000, ip: "192.0.2.1", userAgent: "ua")
+        }
+        // A past outage: 300 spooled one-event batches.
+        for n in 0..<300 {
+            try spool.append(EventBatch(sequence: UInt64(1_000 + n), events: [PendingEvent(id: TrackingEvent.newID(), hit: hit(n))]).encoded())
+        }
+        let settings = try Settings.parse("""
+            redis_port = \(redis.port)
+            spool_directory = \(directory)
+            """, source: "test")
+        let metrics = TrackerMetrics()
+        let writer = EventWriter(configuration: try TrackerConfiguration(settings: settings, keyRing: F.ring), spool: spool,
+                                 metrics: metrics, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+        // 100 hits queued before the writer starts, whose first act is the replay.
+        for n in 300..<400 { writer.submit(hit(n)) }
+        writer.start()
+        let client = try redis.client()
+        var length = 0
+        let deadline = Date(timeIntervalSinceNow: 30)
+        while length < 400, Date() < deadline {
+            usleep(20_000)
+            length = Int(try client.command(["XLEN", "mt:events"]).integer ?? 0)
+        }
+        writer.stop()
+        let entries = try client.command(["XRANGE", "mt:events", "-", "+"]).array ?? []
+        let indexes = try entries.compactMap { entry in
+            try entry.array?[1].array?[3].bytes.map { try TrackingEvent.decode(json: $0).linkIndex }
+        }
+        #expect(indexes == (0..<400).map { Optional($0) })
+        let counters = Self.counters(metrics)
+        #expect(counters["mailtrail_tracker_events_replayed_total"] == 300)
+        #expect(counters["mailtrail_tracker_events_written_total"] == 100)
+        #expect(counters["mailtrail_tracker_events_spooled_total"] == 0)
+        #expect(spool.isEmpty)
+    }
+
+    /// The counters of `metrics`, by name, as `/metrics` would show them.
+    static func counters(_ metrics: TrackerMetrics) -> [String: Double] {
+        var buffer: [UInt8] = []
+        metrics.registry.emit(into: &buffer)
+        var values: [String: Double] = [:]
+        for row in String(decoding: buffer, as: UTF8.self).split(separator: "\n") where !row.hasPrefix("#") {
+            let parts = row.split(separator: " ")
+            if parts.count == 2, let value = Double(parts[1]) { values[String(parts[0])] = value }
+        }
+        return values
     }
 
     /// Found by the soak (a Redis restart cut an `EXEC` reply): a spooled batch that had in
