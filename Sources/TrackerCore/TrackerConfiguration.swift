@@ -28,9 +28,9 @@ public struct TrackerConfiguration: Sendable {
     /// Events per Redis transaction at most. Redis runs a transaction without serving anyone
     /// else: 1 024 events keep it to a few milliseconds, so the milter's enrichment writes
     /// (which have `redis_timeout` on the mail path) never wait long behind one, and a batch
-    /// stays well inside the writer's own `redis_timeout` on a busy machine. (4 096 events
-    /// took 45-55 ms of Redis' time under bench/tracker, and one slow batch sent the tracker
-    /// to the spool.)
+    /// stays well inside the writer's own `redis_timeout` on a busy machine. (With 4 096,
+    /// bench/tracker saw stalls of up to 56 ms inside one batch, and a batch past
+    /// `redis_timeout` sent the tracker to the spool.)
     public var batchSize: Int
     public var redisEndpoint: RedisEndpoint
     public var keySchema: KeySchema
