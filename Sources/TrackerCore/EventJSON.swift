@@ -23,36 +23,13 @@ enum EventJSON {
         swap(&out.bytes, &buffer)
         defer { swap(&out.bytes, &buffer) }
         out.raw("{")
-        if let campaign = event.campaign { out.field("campaign", string: campaign) }
-        out.key("client-info")
-        out.raw("{")
-        out.field("client-name", string: event.clientInfo.clientName)
-        out.field("client-os", string: event.clientInfo.clientOS)
-        out.field("client-type", string: event.clientInfo.clientType)
-        out.field("device-type", string: event.clientInfo.deviceType)
-        out.raw("}")
+        out.membersBeforeEvent(of: event)
         out.field("event", string: event.event.rawValue)
         out.field("first", raw: event.first ? "true" : "false")
         out.field("id", string: event.id)
         out.field("ip", string: event.ip)
         if let linkIndex = event.linkIndex { out.field("link-index", raw: String(linkIndex)) }
-        out.key("machine")
-        out.raw("{")
-        out.field("is-machine", raw: event.machine.isMachine ? "true" : "false")
-        if let reason = event.machine.reason { out.field("reason", string: reason) }
-        out.raw("}")
-        if let messageID = event.messageID { out.field("message-id", string: messageID) }
-        if let queueID = event.queueID { out.field("queue-id", string: queueID) }
-        if let recipient = event.recipient { out.field("recipient", string: recipient) }
-        if let domain = event.recipientDomain { out.field("recipient-domain", string: domain) }
-        if let sentAt = event.sentAt { out.field("sent-at", raw: String(sentAt)) }
-        out.key("tags")
-        out.raw("[")
-        for (index, tag) in event.tags.enumerated() {
-            if index > 0 { out.raw(",") }
-            out.string(tag)
-        }
-        out.raw("]")
+        out.membersFromMachineToTags(of: event)
         out.field("timestamp", raw: number(event.timestamp))
         out.field("tracking-id", string: event.trackingID)
         if let url = event.url { out.field("url", string: url) }
@@ -143,6 +120,41 @@ enum EventJSON {
         mutating func string(_ text: String) {
             EventJSON.appendString(text, to: &bytes)
             needsComma = true
+        }
+
+        /// The members that sort before `event`: `campaign` and `client-info`. Shared by
+        /// every event of a message (``EventJSONTemplate`` renders them once).
+        mutating func membersBeforeEvent(of event: TrackingEvent) {
+            if let campaign = event.campaign { field("campaign", string: campaign) }
+            key("client-info")
+            raw("{")
+            field("client-name", string: event.clientInfo.clientName)
+            field("client-os", string: event.clientInfo.clientOS)
+            field("client-type", string: event.clientInfo.clientType)
+            field("device-type", string: event.clientInfo.deviceType)
+            raw("}")
+        }
+
+        /// The members from `machine` to `tags`, between `link-index` and `timestamp`; shared
+        /// by every event of a message, like ``membersBeforeEvent(of:)``.
+        mutating func membersFromMachineToTags(of event: TrackingEvent) {
+            key("machine")
+            raw("{")
+            field("is-machine", raw: event.machine.isMachine ? "true" : "false")
+            if let reason = event.machine.reason { field("reason", string: reason) }
+            raw("}")
+            if let messageID = event.messageID { field("message-id", string: messageID) }
+            if let queueID = event.queueID { field("queue-id", string: queueID) }
+            if let recipient = event.recipient { field("recipient", string: recipient) }
+            if let domain = event.recipientDomain { field("recipient-domain", string: domain) }
+            if let sentAt = event.sentAt { field("sent-at", raw: String(sentAt)) }
+            key("tags")
+            raw("[")
+            for (index, tag) in event.tags.enumerated() {
+                if index > 0 { raw(",") }
+                string(tag)
+            }
+            raw("]")
         }
     }
 

@@ -23,35 +23,12 @@ struct EventJSONTemplate {
 
         var out = EventJSON.Writer()
         out.raw("{")
-        if let campaign = shared.campaign { out.field("campaign", string: campaign) }
-        out.key("client-info")
-        out.raw("{")
-        out.field("client-name", string: shared.clientInfo.clientName)
-        out.field("client-os", string: shared.clientInfo.clientOS)
-        out.field("client-type", string: shared.clientInfo.clientType)
-        out.field("device-type", string: shared.clientInfo.deviceType)
-        out.raw("}")
+        out.membersBeforeEvent(of: shared)
         out.key("event")
         head = out.bytes
 
         out = EventJSON.Writer()
-        out.key("machine")
-        out.raw("{")
-        out.field("is-machine", raw: shared.machine.isMachine ? "true" : "false")
-        if let reason = shared.machine.reason { out.field("reason", string: reason) }
-        out.raw("}")
-        if let messageID = shared.messageID { out.field("message-id", string: messageID) }
-        if let queueID = shared.queueID { out.field("queue-id", string: queueID) }
-        if let recipient = shared.recipient { out.field("recipient", string: recipient) }
-        if let domain = shared.recipientDomain { out.field("recipient-domain", string: domain) }
-        if let sentAt = shared.sentAt { out.field("sent-at", raw: String(sentAt)) }
-        out.key("tags")
-        out.raw("[")
-        for (index, tag) in shared.tags.enumerated() {
-            if index > 0 { out.raw(",") }
-            out.string(tag)
-        }
-        out.raw("]")
+        out.membersFromMachineToTags(of: shared)
         out.key("timestamp")
         middle = out.bytes
 
