@@ -77,7 +77,7 @@ let package = Package(
         ),
 
         // bench/rewrite: engine throughput beside a plain copy (not part of the tests).
-        .executableTarget(name: "RewriteBench", dependencies: ["Rewrite"], path: "bench/RewriteBench"),
+        .executableTarget(name: "RewriteBench", dependencies: ["Rewrite", .product(name: "Crypto", package: "swift-crypto")], path: "bench/RewriteBench"),
 
         // The tracker: HTTP server (SwiftNIO), request routing, the event pipeline to Redis.
         .target(

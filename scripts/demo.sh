@@ -11,11 +11,10 @@ BIN="$ROOT/.build/$BUILD"
 DIR="${MAILTRAIL_DEMO_DIR:-/tmp/mailtrail-demo}"
 MESSAGE="$ROOT/Tests/Fixtures/corpus/messages/munroe-email.alt-qp.eml"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-REDIS_PORT=$(free_port); MILTER_PORT=$(free_port); TRACKER_PORT=$(free_port)
-SMTP_PORT=$(free_port); SINK_PORT=$(free_port)
+PORTS=$("$ROOT/scripts/freeport.py" 5)
+read -r REDIS_PORT MILTER_PORT TRACKER_PORT SMTP_PORT SINK_PORT <<< "${PORTS//$'\n'/ }"
 
 rm -rf "$DIR"; mkdir -p "$DIR"; chmod 755 "$DIR"
 PIDS=()

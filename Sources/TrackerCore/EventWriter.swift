@@ -45,6 +45,8 @@ public final class EventWriter: @unchecked Sendable {
     /// once, then once per ``reminderInterval`` at most, however many events meet them.
     private let spoolTrouble: LogThrottle
     private let redisConfigTrouble: LogThrottle
+    /// Hits the request handlers spooled because the queue was full.
+    private let queueTrouble: LogThrottle
     /// Seconds between two log lines about the same lasting trouble.
     public static let reminderInterval = 60.0
 
@@ -77,6 +79,7 @@ public final class EventWriter: @unchecked Sendable {
         redisEndpoint = configuration.redisEndpoint
         spoolTrouble = LogThrottle(interval: Self.reminderInterval)
         redisConfigTrouble = LogThrottle(interval: Self.reminderInterval)
+        queueTrouble = LogThrottle(interval: Self.reminderInterval)
     }
 
     /// Asks Redis once, so that a wrong `redis_password` is said at start rather than at the
@@ -123,6 +126,10 @@ public final class EventWriter: @unchecked Sendable {
     public func submit(_ hit: TrackedHit) {
         if queue.offer(hit) { return }
         metrics.queueOverflows.increment()
+        if let unreported = queueTrouble.occurrence() {
+            let note = LogThrottle.note(unreported: unreported, "hit")
+            logger.warning("event queue full (event_queue_size = \(queue.capacity)): the writer is not keeping up with Redis; hits go to the spool and are replayed in order\(note)")
+        }
         orderLock.lock()
         defer { orderLock.unlock() }
         let batch = EventBatch(sequence: nextSequence(), events: [PendingEvent(id: ids.newID(), hit: hit)])

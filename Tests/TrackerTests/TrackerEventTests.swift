@@ -214,6 +214,9 @@ import Testing
         #expect(try tracker.metric("mailtrail_tracker_queue_overflows_total") ?? 0 > 0)
         #expect(try tracker.metric("mailtrail_tracker_events_spooled_total") ?? 0 > 16)
         #expect(try tracker.metric("mailtrail_tracker_events_lost_total") == 0)
+        // Said once (a reminder at most once a minute), not once per hit.
+        let warnings = tracker.log.lines.filter { $0.hasPrefix("warning: event queue full (event_queue_size = 16)") }
+        #expect(warnings.count == 1, "\(tracker.log.lines)")
     }
 
     @Test func spooledEventsAreReplayedByTheNextRun() throws {

@@ -11,6 +11,8 @@ final class TrackerHarness {
     let spoolDirectory: String
     let service: TrackerService
     let port: Int
+    /// What the tracker logged, one line per message (level and text).
+    let log = CapturedLog()
     private let ownsSpool: Bool
 
     /// - Parameters:
@@ -29,7 +31,7 @@ final class TrackerHarness {
             """, source: "test")
         settings.trackerListen = (host: "127.0.0.1", port: 0)
         let configuration = try TrackerConfiguration(settings: settings, keyRing: TrackerFixtures.ring)
-        service = try TrackerService(configuration: configuration, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+        service = try TrackerService(configuration: configuration, logger: Logger(label: "test") { [log] _ in log.handler })
         port = try service.start()
     }
 
@@ -104,5 +106,36 @@ final class TrackerHarness {
             return Double(row.dropFirst(line.count + 1))
         }
         return nil
+    }
+}
+
+/// Collects log lines as `<level>: <message>`.
+final class CapturedLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var entries: [String] = []
+
+    var lines: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return entries
+    }
+
+    var handler: Handler { Handler(log: self) }
+
+    struct Handler: LogHandler {
+        let log: CapturedLog
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .info
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(event: LogEvent) {
+            log.lock.lock()
+            log.entries.append("\(event.level): \(event.message)")
+            log.lock.unlock()
+        }
     }
 }

@@ -14,6 +14,7 @@ import re
 import smtplib
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPTS = REPO / "scripts"
+sys.path.insert(0, str(SCRIPTS))
+from freeport import ephemeral_port_range, free_port, free_ports  # noqa: E402,F401  (the shell scripts use it too)
+
 CORPUS = REPO / "Tests" / "Fixtures" / "corpus" / "messages"
 COMMAND_TIMEOUT = 60      # seconds, any helper script or binary run
 SMTP_TIMEOUT = 30
@@ -64,22 +68,6 @@ def wait_until(condition, timeout: float, what: str, interval: float = 0.05):
 
 # ---------------------------------------------------------------------------------------------
 # Ports and processes
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def free_ports(count: int) -> list[int]:
-    ports: list[int] = []
-    while len(ports) < count:
-        port = free_port()
-        if port not in ports:
-            ports.append(port)
-    return ports
 
 
 def listeners() -> list[tuple[str, int, str]]:

@@ -4,9 +4,10 @@ throwaway Redis (scripts/redis-instance.sh)."""
 from __future__ import annotations
 
 import base64
+import socket
 import stat
 
-from harness import RedisServer, free_port, listening_on, pid_alive, signing_key, write_config, write_keys
+from harness import RedisServer, ephemeral_port_range, free_port, listening_on, pid_alive, signing_key, write_config, write_keys
 
 
 def test_config_file_is_postfix_style_key_value_lines(tmp_path):
@@ -34,10 +35,15 @@ def test_keys_file_holds_fixed_keys_and_is_private(tmp_path):
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
-def test_free_port_is_free():
-    port = free_port()
-    assert 1024 <= port <= 65535
-    assert listening_on(port) == []
+def test_free_port_is_free_and_outside_the_ephemeral_range():
+    low, _ = ephemeral_port_range()
+    ports = [free_port() for _ in range(20)]
+    assert len(set(ports)) == 20
+    for port in ports:
+        assert 1024 <= port < low
+        assert listening_on(port) == []
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", port))
 
 
 def test_redis_fixture_answers_on_loopback(redis_server):
