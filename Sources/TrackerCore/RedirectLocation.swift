@@ -12,12 +12,13 @@ public enum RedirectLocation {
     /// The header value, or nil when the destination is not an absolute http(s) URL.
     public static func headerValue(for destination: [UInt8]) -> String? {
         guard hasWebScheme(destination) else { return nil }
+        let uriBytes = uriBytes  // once: each use of a lazily made static goes through swift_once
         // The usual case: nothing to encode, the value is the destination as it is.
-        if destination.allSatisfy(isURIByte) { return String(decoding: destination, as: UTF8.self) }
+        if destination.allSatisfy({ uriBytes[Int($0)] }) { return String(decoding: destination, as: UTF8.self) }
         var out: [UInt8] = []
         out.reserveCapacity(destination.count + 16)
         for byte in destination {
-            if isURIByte(byte) {
+            if uriBytes[Int(byte)] {
                 out.append(byte)
             } else {
                 out.append(percent)

@@ -22,6 +22,15 @@ import Testing
                       forwardedFor: head.forwardedFor.map(head.text), userAgent: head.userAgent.map(head.text))
     }
 
+    @Test func tokenBytesAreExactlyTheTcharOfRFC9110() {
+        let tchar = Set(Array("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8))
+        for byte in UInt8.min...UInt8.max {
+            #expect(RequestHeadParser.isTokenByte(byte) == tchar.contains(byte), "byte \(byte)")
+        }
+        #expect(throws: RequestHeadError.malformed) { try Self.parse("GET /x HTTP/1.1\r\nBad(name): 1\r\n\r\n") }
+        #expect(throws: RequestHeadError.malformed) { try Self.parse("G@T /x HTTP/1.1\r\n\r\n") }
+    }
+
     @Test func aBrowserRequest() throws {
         let head = """
             GET /c/AbC-_9?x=1 HTTP/1.1\r

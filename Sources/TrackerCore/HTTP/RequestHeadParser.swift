@@ -182,8 +182,21 @@ enum RequestHeadParser {
 
     // MARK: - Bytes
 
-    /// `tchar` of RFC 9110: the bytes of methods and field names.
-    static func isTokenByte(_ byte: UInt8) -> Bool { tokenTable[Int(byte)] }
+    /// `tchar` of RFC 9110: the bytes of methods and field names. (A switch, not a lazily
+    /// made table: each use of one costs a `swift_once` call, here once per byte.)
+    static func isTokenByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+             UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return true
+        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
+             UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
+             UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
+            return true
+        default:
+            return false
+        }
+    }
 
     /// Request-target bytes: visible ASCII, and bytes above 0x7F (which llhttp let through).
     private static func isTargetByte(_ byte: UInt8) -> Bool { byte > 0x20 && byte != 0x7F }
@@ -194,11 +207,6 @@ enum RequestHeadParser {
     }
 
     private static func isWhite(_ byte: UInt8) -> Bool { byte == ASCII.space || byte == ASCII.tab }
-
-    private static let tokenTable: [Bool] = (0..<256).map { value in
-        let byte = UInt8(value)
-        return ASCII.isAlpha(byte) || ASCII.isDigit(byte) || Array("!#$%&'*+-.^_`|~".utf8).contains(byte)
-    }
 
     private static func equals(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, _ expected: [UInt8]) -> Bool {
         range.count == expected.count && bytes[range].elementsEqual(expected)
