@@ -50,17 +50,20 @@ struct MilterContext {
 
     /// Replaces the body; repeated calls append, so a large body goes in chunks.
     func replaceBody(_ body: [UInt8], chunkSize: Int = 1 << 16) throws(Failure) {
-        var offset = 0
-        repeat {
-            let end = min(offset + chunkSize, body.count)
+        guard !body.isEmpty else {
+            // An empty body still needs a valid pointer, used only inside this call.
             var empty: UInt8 = 0
+            guard smfi_replacebody(ctx, &empty, 0) == MI_SUCCESS else { throw Failure(call: "smfi_replacebody") }
+            return
+        }
+        var offset = 0
+        while offset < body.count {
+            let end = min(offset + chunkSize, body.count)
             let rc = body.withUnsafeBufferPointer { p in
-                // An empty body still needs a valid pointer.
-                let start = p.baseAddress.map { UnsafeMutablePointer(mutating: $0 + offset) } ?? withUnsafeMutablePointer(to: &empty) { $0 }
-                return smfi_replacebody(ctx, start, Int32(end - offset))
+                smfi_replacebody(ctx, UnsafeMutablePointer(mutating: p.baseAddress! + offset), Int32(end - offset))
             }
             guard rc == MI_SUCCESS else { throw Failure(call: "smfi_replacebody") }
             offset = end
-        } while offset < body.count
+        }
     }
 }
