@@ -77,6 +77,32 @@ proc_state() {
     echo "${stat%% *}"
 }
 
+# qmgr_pid: the queue manager the master runs now.
+qmgr_pid() {
+    local master
+    master="$(master_pid)" || return 1
+    pgrep -P "$master" -x qmgr | head -n 1 | grep .
+}
+
+# A reload replaces the queue manager: the old one exits (within ~0.1 s), the master starts
+# the next, which first moves mail left in active/ back to incoming/. A flush that reaches
+# the old one just before it exits can move a message into active/ after the new one has
+# looked there: that message then waits for the next queue manager (minutes). So the flush
+# waits until the old queue manager is gone and the new one runs.
+cmd_release() {
+    local old
+    master_pid >/dev/null || die "Postfix does not run in $DIR"
+    postconf -c "$DIR/conf" -e "defer_transports ="
+    old="$(qmgr_pid)" || old=""
+    postfix -c "$DIR/conf" reload >/dev/null 2>&1
+    if [ -n "$old" ]; then
+        wait_for "the queue manager $old to exit after the reload" not alive "$old" qmgr || exit 1
+    fi
+    wait_for "a queue manager to run after the reload" qmgr_pid >/dev/null || exit 1
+    postqueue -c "$DIR/conf" -f
+    sed -i 's/^HOLD=.*/HOLD=no/' "$DIR/instance.env"
+}
+
 master_pid() {
     local f="$DIR/queue/pid/master.pid"
     [ -r "$f" ] || return 1
@@ -305,11 +331,7 @@ case "$command" in
         # postsuper puts the messages in maildrop/ without waking pickup (it polls every 60 s).
         postkick -c "$DIR/conf" public pickup W;;
     flush) [ $# -eq 0 ] || usage; postqueue -c "$DIR/conf" -f;;
-    release) [ $# -eq 0 ] || usage
-        postconf -c "$DIR/conf" -e "defer_transports ="
-        postfix -c "$DIR/conf" reload >/dev/null 2>&1
-        postqueue -c "$DIR/conf" -f
-        sed -i 's/^HOLD=.*/HOLD=no/' "$DIR/instance.env";;
+    release) [ $# -eq 0 ] || usage; cmd_release;;
     queue) [ $# -eq 0 ] || usage
         find "$DIR/queue/incoming" "$DIR/queue/active" "$DIR/queue/deferred" "$DIR/queue/hold" \
             "$DIR/queue/maildrop" -type f 2>/dev/null | wc -l;;
