@@ -37,17 +37,23 @@ let ring = try KeyRing(keys: [1: secret], activeKeyID: 1)
 let rewriter = MessageRewriter(options: .init(trackingBase: "https://t.example.com", keyRing: ring))
 let id = TrackingID.random()
 
+/// Calls `body` in runs of `batch` (the clock is read between runs) for about `seconds`;
+/// returns the seconds per call and the sum of what it returned (kept, so nothing is optimised away).
+func secondsPerCall(batch: Int = 1, _ body: () -> Int) -> (seconds: Double, check: Int) {
+    var calls = 0, check = 0
+    let start = Date()
+    repeat {
+        for _ in 0..<batch { check &+= body() }
+        calls += batch
+    } while Date().timeIntervalSince(start) < seconds
+    return (Date().timeIntervalSince(start) / Double(calls), check)
+}
+
 /// Runs `body` over `messages` repeatedly for about `seconds`; returns MB/s (10^6 bytes).
 func measure(_ messages: [[UInt8]], _ body: ([UInt8]) -> Int) -> (mbps: Double, check: Int) {
     let bytes = messages.reduce(0) { $0 + $1.count }
-    var rounds = 0, check = 0
-    let start = Date()
-    repeat {
-        for m in messages { check &+= body(m) }
-        rounds += 1
-    } while Date().timeIntervalSince(start) < seconds
-    let elapsed = Date().timeIntervalSince(start)
-    return (Double(bytes * rounds) / elapsed / 1e6, check)
+    let timed = secondsPerCall { messages.reduce(0) { $0 &+ body($1) } }
+    return (Double(bytes) / timed.seconds / 1e6, timed.check)
 }
 
 func copy(_ m: [UInt8]) -> Int {
@@ -81,25 +87,14 @@ let destination = Array("https://shop.example/landing?utm_source=newsletter&utm_
 let token = TrackingToken(kind: .click, issuedAt: 1_700_000_000, trackingID: id, linkIndex: 1, destination: destination)
 let tokenText = Array(token.encoded(with: ring).utf8)
 
-/// Runs `body` for about `seconds`; returns nanoseconds per call.
-func nanosecondsPerCall(_ body: () -> Int) -> (ns: Double, check: Int) {
-    var calls = 0, check = 0
-    let start = Date()
-    repeat {
-        for _ in 0..<1000 { check &+= body() }
-        calls += 1000
-    } while Date().timeIntervalSince(start) < seconds
-    return (Date().timeIntervalSince(start) * 1e9 / Double(calls), check)
-}
-
-let verify = nanosecondsPerCall {
+let verify = secondsPerCall(batch: 1000) {
     tokenText.withUnsafeBytes { bytes in
         (try? TrackingToken.decode(utf8: bytes, keyRing: ring))?.token.destination.count ?? -1
     }
 }
-let hash = nanosecondsPerCall {
+let hash = secondsPerCall(batch: 1000) {
     tokenText.withUnsafeBytes { bytes in Int(SHA256.hash(data: bytes).withUnsafeBytes { $0[0] }) }
 }
 print("")
 print("token (\(tokenText.count) bytes)               verify ns   SHA-256 ns   verify/SHA-256")
-print("click, deflated destination   " + String(format: " %10.0f  %11.0f  %15.1f", verify.ns, hash.ns, verify.ns / hash.ns))
+print("click, deflated destination   " + String(format: " %10.0f  %11.0f  %15.1f", verify.seconds * 1e9, hash.seconds * 1e9, verify.seconds / hash.seconds))
