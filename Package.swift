@@ -105,6 +105,7 @@ let package = Package(
             dependencies: [
                 "Rewrite", "TestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "Store"]),

@@ -18,13 +18,10 @@ public struct KeyRing: Sendable, CustomStringConvertible {
     /// Keys sorted by id; rings hold a handful, so a linear scan is the fastest lookup.
     private let keys: [Key]
 
-    /// A key id with its HMAC-SHA256 state after absorbing the key, copied for each use.
-    private struct Key: @unchecked Sendable {
-        // HMAC<SHA256> is a copy-on-write value (two SHA-256 contexts); it is only ever
-        // copied before use, never mutated in place, so sharing it across threads is safe.
-        // swift-crypto does not mark it Sendable.
+    /// A key id with its HMAC-SHA256 states after absorbing the key, copied for each use.
+    private struct Key: Sendable {
         let id: UInt8
-        let authenticator: HMAC<SHA256>
+        let authenticator: HMACSHA256
     }
 
     /// A ring from secrets by key id. Ids are 1...255; secrets at least 16 bytes;
@@ -40,7 +37,7 @@ public struct KeyRing: Sendable, CustomStringConvertible {
         guard keys[activeKeyID] != nil else { throw KeyRingError(.activeKeyMissing(activeKeyID)) }
         self.activeKeyID = activeKeyID
         self.keys = keys.sorted { $0.key < $1.key }.map { id, secret in
-            Key(id: id, authenticator: HMAC<SHA256>(key: SymmetricKey(data: secret)))
+            Key(id: id, authenticator: HMACSHA256(key: secret))
         }
     }
 
@@ -136,7 +133,7 @@ public struct KeyRing: Sendable, CustomStringConvertible {
     }
 
     /// A keyed HMAC-SHA256 ready for `update`, for the key `id`; nil when it is not in the ring.
-    func authenticator(for id: UInt8) -> HMAC<SHA256>? {
+    func authenticator(for id: UInt8) -> HMACSHA256? {
         for key in keys where key.id == id { return key.authenticator }
         return nil
     }

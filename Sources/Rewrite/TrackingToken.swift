@@ -151,10 +151,8 @@ public struct TrackingToken: Equatable, Sendable {
         return i + 1
     }
 
-    static func writeTag(_ authenticator: HMAC<SHA256>, over signed: UnsafeRawBufferPointer, into tag: UnsafeMutableRawBufferPointer) {
-        var mac = authenticator
-        mac.update(data: signed)
-        mac.finalize().withUnsafeBytes { code in
+    static func writeTag(_ authenticator: HMACSHA256, over signed: UnsafeRawBufferPointer, into tag: UnsafeMutableRawBufferPointer) {
+        authenticator.withCode(of: signed) { code in
             tag.copyMemory(from: UnsafeRawBufferPointer(rebasing: code[0..<tagLength]))
         }
     }
@@ -319,7 +317,7 @@ public struct TrackingToken: Equatable, Sendable {
         var tag: ArraySlice<UInt8> { bytes[tagStart...] }
 
         /// Recomputes the tag and compares it in constant time.
-        func hasValidTag(_ authenticator: HMAC<SHA256>) -> Bool {
+        func hasValidTag(_ authenticator: HMACSHA256) -> Bool {
             withUnsafeTemporaryAllocation(byteCount: tagLength, alignment: 1) { expected in
                 bytes.withUnsafeBytes { all in
                     writeTag(authenticator, over: UnsafeRawBufferPointer(rebasing: all[0..<tagStart]), into: expected)
