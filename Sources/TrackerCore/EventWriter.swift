@@ -13,8 +13,11 @@ import Store
 /// one lock, so the spool holds batches in sequence order and replay applies them in that
 /// order, each checked against the progress mark of its transaction.
 ///
-/// Hits that find the queue full are spooled by the caller's thread (under the same lock),
-/// so memory stays bounded and nothing is dropped while the disk takes writes. The spool is
+/// Hits that find the queue full wait in a second queue of the same size, which the writer
+/// empties into the spool as soon as its current Redis round trip ends: a request handler
+/// never waits for Redis, even while the writer is stuck in a round trip as long as
+/// `redis_timeout`. Only when that queue is full too does the handler spool the hit itself
+/// (under the lock). Memory stays bounded and nothing is dropped while the disk takes writes. The spool is
 /// fsynced every ``syncInterval``. On ``stop()`` the queue is drained (to Redis, or to the
 /// spool) and the spool synced and closed; what is spooled then is replayed at the next start.
 public final class EventWriter: @unchecked Sendable {
@@ -34,6 +37,8 @@ public final class EventWriter: @unchecked Sendable {
     public var replayChunkSeconds = 0.05
 
     public let queue: HitQueue
+    /// Hits that found `queue` full, waiting for the writer to spool them.
+    private let overflow: HitQueue
     public let spool: Spool
     private let transaction: EventTransaction
     private let connection: RedisConnection
@@ -68,6 +73,7 @@ public final class EventWriter: @unchecked Sendable {
 
     public init(configuration: TrackerConfiguration, spool: Spool, metrics: TrackerMetrics, logger: Logger) {
         queue = HitQueue(capacity: configuration.queueCapacity)
+        overflow = HitQueue(capacity: configuration.queueCapacity)
         self.spool = spool
         transaction = EventTransaction(
             schema: configuration.keySchema, writerID: Self.writerID(spoolDirectory: spool.directory),
@@ -121,8 +127,10 @@ public final class EventWriter: @unchecked Sendable {
         thread.start()
     }
 
-    /// Hands a verified hit to the pipeline; never blocks on Redis. When the queue is full
-    /// (the writer cannot keep up) the hit is spooled here and now.
+    /// Hands a verified hit to the pipeline. When the queue is full (the writer cannot keep
+    /// up) the hit waits in the overflow queue, which the writer spools as soon as its current
+    /// Redis round trip ends; only when both are full is the hit spooled here, which waits for
+    /// that round trip.
     public func submit(_ hit: TrackedHit) {
         if queue.offer(hit) { return }
         metrics.queueOverflows.increment()
@@ -130,6 +138,7 @@ public final class EventWriter: @unchecked Sendable {
             let note = LogThrottle.note(unreported: unreported, "hit")
             logger.warning("event queue full (event_queue_size = \(queue.capacity)): the writer is not keeping up with Redis; hits go to the spool and are replayed in order\(note)")
         }
+        if overflow.offer(hit) { return }
         orderLock.lock()
         defer { orderLock.unlock() }
         let batch = EventBatch(sequence: nextSequence(), events: [PendingEvent(id: ids.newID(), hit: hit)])
@@ -143,6 +152,7 @@ public final class EventWriter: @unchecked Sendable {
         stopped = true
         stateLock.unlock()
         queue.close()
+        overflow.close()
         if wasRunning { finished.wait() }
     }
 
@@ -154,13 +164,18 @@ public final class EventWriter: @unchecked Sendable {
     private func run() {
         var busy = false
         while true {
+            if overflow.count > 0 {
+                orderLock.lock()
+                spill(overflow)
+                orderLock.unlock()
+            }
             if catchingUp {
                 // Hits that arrive meanwhile wait in the queue, to go to Redis directly once the
                 // spool is empty; only a queue half full sends them behind the spool instead.
                 replayChunk()
                 if queue.count >= queue.capacity / 2 {
                     orderLock.lock()
-                    spillQueue()
+                    spill(queue)
                     orderLock.unlock()
                 }
                 syncIfDue(stopping: false)
@@ -171,10 +186,10 @@ public final class EventWriter: @unchecked Sendable {
             busy = hits.count > 1
             if !hits.isEmpty {
                 process(hits)
-            } else if queue.isDrainedAndClosed {
+            } else if queue.isDrainedAndClosed && overflow.isDrainedAndClosed {
                 break
             }
-            syncIfDue(stopping: queue.isDrainedAndClosed)
+            syncIfDue(stopping: queue.isDrainedAndClosed && overflow.isDrainedAndClosed)
         }
         let spooled = spool.pendingBytes
         do {
@@ -214,16 +229,17 @@ public final class EventWriter: @unchecked Sendable {
             apply(hits[start..<end])
             start = end
         }
+        // Hits that found the queue full during the round trip arrived after these.
+        spill(overflow)
         guard !spool.isEmpty else { return }
         // Redis failed or is not answering yet: everything else waiting goes behind what is
-        // spooled, so the queue keeps room for new hits until Redis answers (hits that find it
-        // full make one-event records).
-        spillQueue()
+        // spooled, so the queue keeps room for new hits until Redis answers.
+        spill(queue)
     }
 
-    /// Moves every queued hit to the end of the spool, in batches. Needs `orderLock`.
-    private func spillQueue() {
-        var more = queue.take(max: batchSize, timeout: 0)
+    /// Moves every hit waiting in `source` to the end of the spool, in batches. Needs `orderLock`.
+    private func spill(_ source: HitQueue) {
+        var more = source.take(max: batchSize, timeout: 0)
         while !more.isEmpty {
             var start = 0
             while start < more.count {
@@ -231,7 +247,7 @@ public final class EventWriter: @unchecked Sendable {
                 append(EventBatch(sequence: nextSequence(), events: more[start..<end].map { PendingEvent(id: ids.newID(), hit: $0) }))
                 start = end
             }
-            more = queue.take(max: batchSize, timeout: 0)
+            more = source.take(max: batchSize, timeout: 0)
         }
     }
 

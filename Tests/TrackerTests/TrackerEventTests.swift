@@ -219,6 +219,32 @@ import Testing
         #expect(warnings.count == 1, "\(tracker.log.lines)")
     }
 
+    /// While the writer waits out a round trip to a Redis that does not answer (here up to
+    /// `redis_timeout` = 3 s), hits that find the queue full are still answered at once: they
+    /// wait in the overflow queue, not for the writer's lock, and reach the stream afterwards.
+    @Test func aFullQueueDoesNotMakeRequestsWaitForRedis() throws {
+        let redis = try RedisServer()
+        defer { redis.shutdown() }
+        let tracker = try TrackerHarness(redis: redis, settings: "event_queue_size = 16", redisTimeout: "3s")
+        defer { tracker.stop() }
+        let connection = try tracker.connect()
+        redis.pause()
+        // The first hit starts a round trip that hangs; the next 16 fill the queue, 13 overflow
+        // (the overflow queue has room for 16).
+        let started = Date()
+        for index in 0..<30 {
+            #expect(try connection.get(F.clickPath("https://shop.test/\(index)", index: UInt32(index))).status == 302)
+        }
+        let elapsed = Date().timeIntervalSince(started)
+        #expect(elapsed < 1.5, "30 requests took \(elapsed) s while Redis hung: handlers waited for the writer")
+        #expect(try tracker.metric("mailtrail_tracker_queue_overflows_total") ?? 0 > 0)
+        redis.resume()
+        #expect(try tracker.waitForStream(length: 30, timeout: 30) == 30)
+        let events = try tracker.events()
+        #expect(Set(events.compactMap(\.linkIndex)) == Set(0..<30))
+        #expect(try tracker.metric("mailtrail_tracker_events_lost_total") == 0)
+    }
+
     @Test func spooledEventsAreReplayedByTheNextRun() throws {
         let redis = try RedisServer()
         defer { redis.shutdown() }
