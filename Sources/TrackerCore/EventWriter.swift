@@ -156,6 +156,9 @@ public final class EventWriter: @unchecked Sendable {
         if wasRunning { finished.wait() }
     }
 
+    /// Hits waiting in memory for the writer: the queue and its overflow.
+    public var waitingHits: Int { queue.count + overflow.count }
+
     /// Bytes waiting in the spool.
     public var spoolPendingBytes: Int { spool.pendingBytes }
 

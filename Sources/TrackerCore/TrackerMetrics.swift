@@ -13,7 +13,7 @@ import Prometheus
 /// | `mailtrail_tracker_redis_errors_total` | counter | failed Redis round trips and refused commands |
 /// | `mailtrail_tracker_redis_config_errors_total` | counter | Redis refusals caused by the configuration (`redis_password`, `redis_db`) |
 /// | `mailtrail_tracker_spool_write_errors_total` | counter | failed spool appends (disk full, I/O errors) |
-/// | `mailtrail_tracker_event_queue_depth` | gauge | hits waiting in memory for the writer |
+/// | `mailtrail_tracker_event_queue_depth` | gauge | hits waiting in memory for the writer (queue and overflow) |
 /// | `mailtrail_tracker_spool_bytes` | gauge | bytes waiting in the spool |
 ///
 /// Every counter exists from the start (at 0), and the request counters are created once and

@@ -39,7 +39,7 @@ public final class TrackerService: @unchecked Sendable {
             clientAddress: ClientAddress(trustedProxies: configuration.trustedProxies),
             metrics: metrics,
             submit: { writer.submit($0) },
-            exposition: { metrics.exposition(queueDepth: writer.queue.count, spoolBytes: writer.spoolPendingBytes) })
+            exposition: { metrics.exposition(queueDepth: writer.waitingHits, spoolBytes: writer.spoolPendingBytes) })
         server = TrackerServer(configuration: configuration, services: services, group: group)
     }
 

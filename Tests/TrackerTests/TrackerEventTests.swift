@@ -238,6 +238,8 @@ import Testing
         let elapsed = Date().timeIntervalSince(started)
         #expect(elapsed < 1.5, "30 requests took \(elapsed) s while Redis hung: handlers waited for the writer")
         #expect(try tracker.metric("mailtrail_tracker_queue_overflows_total") ?? 0 > 0)
+        // The depth gauge counts the overflow too: more than the queue's 16 wait in memory.
+        #expect(try tracker.metric("mailtrail_tracker_event_queue_depth") ?? 0 > 16)
         redis.resume()
         #expect(try tracker.waitForStream(length: 30, timeout: 30) == 30)
         let events = try tracker.events()
