@@ -122,6 +122,8 @@ extension Settings {
                   summary: "Peers (addresses or CIDR blocks) whose X-Real-IP / X-Forwarded-For is believed.",
                   apply: { $0.trustedProxies = try ConfigValue.list($1).map { try NetworkRange(parsing: $0).description } },
                   current: { $0.trustedProxies.joined(separator: ", ") }),
+        Parameter(name: "tracker_redis_timeout", defaultValue: "1s", summary: "Time the tracker's event writer allows one Redis round trip before it spools events; requests never wait for it, so it may exceed redis_timeout.",
+                  apply: { $0.trackerRedisTimeout = try ConfigValue.duration($1) }, current: { seconds($0.trackerRedisTimeout) }),
         Parameter(name: "event_queue_size", defaultValue: "65536", summary: "Events held in memory before they spill to the spool (as many again while the writer finishes a slow Redis round trip).",
                   apply: { $0.eventQueueSize = try ConfigValue.integer($1, in: 16...10_000_000) }, current: { "\($0.eventQueueSize)" }),
         Parameter(name: "tracker_idle_timeout", defaultValue: "30s", summary: "Idle keep-alive connections are closed after this.",

@@ -53,6 +53,8 @@ public struct Settings: Equatable, Sendable {
     public var trackerIdleTimeout = 30.0
     public var linkLifetime = 0.0
     public var trackerThreads = 0
+    /// The tracker writer's Redis I/O timeout (seconds); `redisTimeout` is the milter's, on the mail path.
+    public var trackerRedisTimeout = 1.0
     public var trackerHeaderTimeout = 10.0
     public var trackerMaxURILength = 16 << 10
     public var trackerMaxHeaderSize = 16 << 10

@@ -16,7 +16,7 @@ import Store
 /// Hits that find the queue full wait in a second queue of the same size, which the writer
 /// empties into the spool as soon as its current Redis round trip ends: a request handler
 /// never waits for Redis, even while the writer is stuck in a round trip as long as
-/// `redis_timeout`. Only when that queue is full too does the handler spool the hit itself
+/// `tracker_redis_timeout`. Only when that queue is full too does the handler spool the hit itself
 /// (under the lock). Memory stays bounded and nothing is dropped while the disk takes writes. The spool is
 /// fsynced every ``syncInterval``. On ``stop()`` the queue is drained (to Redis, or to the
 /// spool) and the spool synced and closed; what is spooled then is replayed at the next start.

@@ -28,9 +28,9 @@ public struct TrackerConfiguration: Sendable {
     /// Events per Redis transaction at most. Redis runs a transaction without serving anyone
     /// else: 1 024 events keep it to a few milliseconds, so the milter's enrichment writes
     /// (which have `redis_timeout` on the mail path) never wait long behind one, and a batch
-    /// stays well inside the writer's own `redis_timeout` on a busy machine. (With 4 096,
-    /// bench/tracker saw stalls of up to 56 ms inside one batch, and a batch past
-    /// `redis_timeout` sent the tracker to the spool.)
+    /// stays well inside the writer's own `tracker_redis_timeout` on a busy machine. (With
+    /// 4 096, bench/tracker saw stalls of up to 56 ms inside one batch, and a batch past
+    /// the timeout sent the tracker to the spool.)
     public var batchSize: Int
     public var redisEndpoint: RedisEndpoint
     public var keySchema: KeySchema
@@ -67,6 +67,10 @@ public struct TrackerConfiguration: Sendable {
         queueCapacity = settings.eventQueueSize
         batchSize = 1024
         redisEndpoint = settings.redisEndpoint
+        // Off the request path, a slow round trip only lets hits wait in the queue; spooling
+        // after the milter's short `redis_timeout` would send them through the disk for
+        // every Redis hiccup under load.
+        redisEndpoint.ioTimeout = .milliseconds(Int64((settings.trackerRedisTimeout * 1000).rounded()))
         keySchema = settings.keySchema
         eventsMaxLength = settings.eventsMaxLength
         messageTTL = max(1, Int(settings.messageTTL.rounded()))

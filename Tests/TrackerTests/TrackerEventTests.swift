@@ -220,7 +220,7 @@ import Testing
     }
 
     /// While the writer waits out a round trip to a Redis that does not answer (here up to
-    /// `redis_timeout` = 3 s), hits that find the queue full are still answered at once: they
+    /// `tracker_redis_timeout` = 3 s), hits that find the queue full are still answered at once: they
     /// wait in the overflow queue, not for the writer's lock, and reach the stream afterwards.
     @Test func aFullQueueDoesNotMakeRequestsWaitForRedis() throws {
         let redis = try RedisServer()
@@ -245,6 +245,40 @@ import Testing
         let events = try tracker.events()
         #expect(Set(events.compactMap(\.linkIndex)) == Set(0..<30))
         #expect(try tracker.metric("mailtrail_tracker_events_lost_total") == 0)
+    }
+
+    /// A Redis stall longer than the milter's `redis_timeout` (200 ms) but shorter than the
+    /// tracker's own `tracker_redis_timeout` only makes hits wait in the queue: nothing goes
+    /// through the spool (found by bench/tracker, where single XADDs stalled 60–300 ms on a
+    /// busy VM and each stall sent 100 000+ events through the disk).
+    @Test func aRedisStallShorterThanTheTrackerTimeoutSpoolsNothing() throws {
+        let redis = try RedisServer()
+        defer { redis.shutdown() }
+        let tracker = try TrackerHarness(redis: redis, redisTimeout: "3s")
+        defer { tracker.stop() }
+        let connection = try tracker.connect()
+        #expect(try connection.get(F.pixelPath()).status == 200)
+        #expect(try tracker.waitForStream(length: 1) == 1)  // connected, idle
+        redis.pause()
+        for index in 0..<20 {
+            #expect(try connection.get(F.clickPath("https://shop.test/\(index)", index: UInt32(index))).status == 302)
+        }
+        usleep(600_000)  // three times redis_timeout
+        redis.resume()
+        #expect(try tracker.waitForStream(length: 21, timeout: 10) == 21)
+        #expect(try tracker.metric("mailtrail_tracker_events_spooled_total") == 0)
+        #expect(try tracker.metric("mailtrail_tracker_redis_errors_total") == 0)
+    }
+
+    @Test func theTrackerHasItsOwnRedisTimeout() throws {
+        let defaults = try TrackerConfiguration(settings: Settings(), keyRing: F.ring)
+        #expect(defaults.redisEndpoint.ioTimeout == .seconds(1))
+        var settings = Settings()
+        settings.redisTimeout = 0.2
+        settings.trackerRedisTimeout = 2.5
+        let configured = try TrackerConfiguration(settings: settings, keyRing: F.ring)
+        #expect(configured.redisEndpoint.ioTimeout == .milliseconds(2500))
+        #expect(settings.redisEndpoint.ioTimeout == .milliseconds(200))  // the milter's
     }
 
     @Test func spooledEventsAreReplayedByTheNextRun() throws {

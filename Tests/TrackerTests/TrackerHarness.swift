@@ -18,14 +18,15 @@ final class TrackerHarness {
     /// - Parameters:
     ///   - settings: configuration lines (`name = value`) on top of the test defaults.
     ///   - spoolDirectory: reuse a spool (restart tests); by default a fresh one, removed at `stop()`.
-    ///   - redisTimeout: `redis_timeout`, how long the writer waits for a Redis that does not answer.
+    ///   - redisTimeout: `tracker_redis_timeout`, how long the writer waits for a Redis that does not answer.
     init(redis: RedisServer, settings extra: String = "", spoolDirectory: String? = nil, redisTimeout: String = "200ms") throws {
         self.redis = redis
         ownsSpool = spoolDirectory == nil
         self.spoolDirectory = try spoolDirectory ?? TemporaryDirectory.make(prefix: "tracker-spool")
         var settings = try Settings.parse("""
             redis_port = \(redis.port)
-            redis_timeout = \(redisTimeout)
+            redis_timeout = 200ms
+            tracker_redis_timeout = \(redisTimeout)
             spool_directory = \(self.spoolDirectory)
             tracker_threads = 2
             \(extra)
