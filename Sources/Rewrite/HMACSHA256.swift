@@ -14,8 +14,7 @@ public struct HMACSHA256: @unchecked Sendable {
     private let inner: SHA256
     private let outer: SHA256
 
-    /// The length of a code, in bytes.
-    public static let codeLength = 32
+    /// SHA-256's block: keys up to this long are padded, longer ones hashed first.
     private static let blockLength = 64
 
     public init(key: some Collection<UInt8>) {

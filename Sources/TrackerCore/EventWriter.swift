@@ -16,10 +16,11 @@ import Store
 /// Hits that find the queue full wait in a second queue of the same size, which the writer
 /// empties into the spool as soon as its current Redis round trip ends: a request handler
 /// never waits for Redis, even while the writer is stuck in a round trip as long as
-/// `tracker_redis_timeout`. Only when that queue is full too does the handler spool the hit itself
-/// (under the lock). Memory stays bounded and nothing is dropped while the disk takes writes. The spool is
-/// fsynced every ``syncInterval``. On ``stop()`` the queue is drained (to Redis, or to the
-/// spool) and the spool synced and closed; what is spooled then is replayed at the next start.
+/// `tracker_redis_timeout`. Only when that queue is full too does the handler spool the hit
+/// itself (under the lock). Memory stays bounded and nothing is dropped while the disk takes
+/// writes. The spool is fsynced every ``syncInterval``. On ``stop()`` the queues are drained
+/// (to Redis, or to the spool) and the spool synced and closed; what is spooled then is
+/// replayed at the next start.
 public final class EventWriter: @unchecked Sendable {
     /// Longest pause between attempts to reach Redis again while events are spooled.
     public var retryInterval: Double = 0.5
