@@ -1,12 +1,16 @@
 import Store
 
 extension Settings {
-    /// The Redis server the settings name, with their timeouts.
-    public var redisEndpoint: RedisEndpoint {
+    /// The Redis server the settings name, with their timeouts (`redis_timeout` for I/O).
+    public var redisEndpoint: RedisEndpoint { redisEndpoint(ioTimeout: redisTimeout) }
+
+    /// The Redis server the settings name, with an I/O timeout of `seconds` (a program whose
+    /// writes are off the mail path may allow longer than `redis_timeout`).
+    public func redisEndpoint(ioTimeout seconds: Double) -> RedisEndpoint {
         RedisEndpoint(host: redisHost, port: redisPort, password: redisPassword.isEmpty ? nil : redisPassword,
                       db: redisDB,
                       connectTimeout: .milliseconds(Int64((redisConnectTimeout * 1000).rounded())),
-                      ioTimeout: .milliseconds(Int64((redisTimeout * 1000).rounded())))
+                      ioTimeout: .milliseconds(Int64((seconds * 1000).rounded())))
     }
 
     public var keySchema: KeySchema { KeySchema(prefix: redisKeyPrefix) }

@@ -66,11 +66,10 @@ public struct TrackerConfiguration: Sendable {
         maxHeaderBlockSize = settings.trackerMaxHeaderSize
         queueCapacity = settings.eventQueueSize
         batchSize = 1024
-        redisEndpoint = settings.redisEndpoint
         // Off the request path, a slow round trip only lets hits wait in the queue; spooling
         // after the milter's short `redis_timeout` would send them through the disk for
         // every Redis hiccup under load.
-        redisEndpoint.ioTimeout = .milliseconds(Int64((settings.trackerRedisTimeout * 1000).rounded()))
+        redisEndpoint = settings.redisEndpoint(ioTimeout: settings.trackerRedisTimeout)
         keySchema = settings.keySchema
         eventsMaxLength = settings.eventsMaxLength
         messageTTL = max(1, Int(settings.messageTTL.rounded()))
