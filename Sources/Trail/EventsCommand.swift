@@ -36,6 +36,8 @@ struct EventsCommand: ParsableCommand {
             endpoint.connectTimeout = max(endpoint.connectTimeout, .seconds(1))
             let connection = RedisConnection(endpoint: endpoint)
             let stream = settings.keySchema.events
+            // Before the first line: whoever reads it may stop the command at once.
+            let stop = follow ? StopSignal() : nil
             do {
                 var last = "0-0"
                 let latest = try connection.command(["XREVRANGE", stream, "+", "-", "COUNT", String(max(count, 1))])
@@ -43,8 +45,7 @@ struct EventsCommand: ParsableCommand {
                 if let newest = newestFirst.first { last = newest.id }
                 if !json { StandardIO.write(Array((EventLine.header + "\n").utf8)) }
                 emit(Array(newestFirst.prefix(count).reversed()))
-                guard follow else { return }
-                let stop = StopSignal()
+                guard let stop else { return }
                 while !stop.isRequested {
                     let reply = try connection.command(["XREAD", "COUNT", "100", "BLOCK", String(Self.block * 1000), "STREAMS", stream, last])
                     guard let entries = StreamEntry.read(reply, stream: stream) else { throw CLIError("unexpected XREAD answer", status: EX_PROTOCOL) }

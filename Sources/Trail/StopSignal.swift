@@ -11,15 +11,20 @@ final class StopSignal: @unchecked Sendable {
     private var stopped = false
     private var sources: [DispatchSourceSignal] = []
 
-    /// Installs the handlers (the signals' default actions are replaced until exit).
+    /// Installs the handlers (the signals' default actions are replaced until exit). Returns
+    /// once they are registered: a dispatch source registers asynchronously, and a signal
+    /// arriving before that would meet only `SIG_IGN` and be lost.
     init(signals: [Int32] = [SIGTERM, SIGINT]) {
+        let registered = DispatchSemaphore(value: 0)
         for number in signals {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler { [weak self] in self?.request() }
+            source.setRegistrationHandler { registered.signal() }
             source.resume()
             sources.append(source)
         }
+        for _ in signals { _ = registered.wait(timeout: .now() + 2) }
     }
 
     deinit {
