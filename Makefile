@@ -41,6 +41,7 @@ demo: deps
 # Figures beside a reference measured in the same run (not pass/fail tests).
 bench: deps
 	bench/rewrite
+	bench/redis-stream
 	bench/tracker
 	bench/milter
 

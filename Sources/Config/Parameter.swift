@@ -83,7 +83,7 @@ extension Settings {
                   apply: { $0.redisKeyPrefix = $1 }, current: { $0.redisKeyPrefix }),
         Parameter(name: "message_ttl", defaultValue: "10d", summary: "How long enrichment records (mt:msg:<id>) live.",
                   apply: { $0.messageTTL = try ConfigValue.duration($1) }, current: { seconds($0.messageTTL) }),
-        Parameter(name: "events_max_length", defaultValue: "1000000", summary: "Approximate cap of the mt:events stream (XADD MAXLEN ~).",
+        Parameter(name: "events_max_length", defaultValue: "1000000", summary: "Approximate cap of the mt:events stream (XTRIM MAXLEN ~ after each batch of events).",
                   apply: { $0.eventsMaxLength = try ConfigValue.integer($1, in: 1000...Int(Int32.max)) }, current: { "\($0.eventsMaxLength)" }),
         Parameter(name: "spool_directory", defaultValue: "/var/lib/mailtrail", summary: "Where writes wait while Redis is unreachable (each program in its own subdirectory); the systemd units create it (StateDirectory).",
                   apply: { $0.spoolDirectory = $1 }, current: { $0.spoolDirectory }),

@@ -3,7 +3,7 @@
 /// | name | type | written by | holds |
 /// |---|---|---|---|
 /// | `mt:msg:<tracking id>` | hash | milter (fields), tracker (counters) | ``EnrichmentField`` |
-/// | `mt:events` | stream | tracker (`XADD … MAXLEN ~ N`) | one ``TrackingEvent`` per entry, fields `id` and `json` |
+/// | `mt:events` | stream | tracker (`XADD`, and `XTRIM … MAXLEN ~ N` per batch) | one ``TrackingEvent`` per entry, fields `id` and `json` |
 /// | `mt:feed` | consumer group on `mt:events` | `mailtrail feed` | webhook delivery progress |
 /// | `mt:events:dead` | stream | `mailtrail feed` | events the webhook refused for good |
 ///

@@ -38,35 +38,34 @@ enum EventJSON {
         return true
     }
 
-    /// `XADD mt:events MAXLEN ~ <maxLength> * id <id> json <json>`, as
-    /// ``Store/TrackingEvent/xaddCommand(schema:maxLength:)`` builds it.
-    static func xaddCommand(for event: TrackingEvent, schema: KeySchema, maxLength: Int) -> RedisCommand? {
+    /// `XADD mt:events * id <id> json <json>`, as ``Store/TrackingEvent/xaddCommand(schema:)``
+    /// builds it.
+    static func xaddCommand(for event: TrackingEvent, schema: KeySchema) -> RedisCommand? {
         guard let json = bytes(of: event) else { return nil }
         return [
-            xadd, Array(schema.events.utf8), maxLen, approximately, Array(String(maxLength).utf8), autoID,
+            xadd, Array(schema.events.utf8), autoID,
             Array(TrackingEvent.streamIDField.utf8), Array(event.id.utf8),
             Array(TrackingEvent.streamJSONField.utf8), json,
         ]
     }
 
-    /// Appends the ``xaddCommand(for:schema:maxLength:)`` of `event` to `commands`, its JSON
-    /// written through `scratch` (cleared first, kept for the next event); false, with nothing
+    /// Appends the ``xaddCommand(for:schema:)`` of `event` to `commands`, its JSON written
+    /// through `scratch` (cleared first, kept for the next event); false, with nothing
     /// appended, when the event cannot be encoded.
-    static func appendXADD(for event: TrackingEvent, schema: KeySchema, maxLength: Int,
+    static func appendXADD(for event: TrackingEvent, schema: KeySchema,
                            to commands: inout RESPCommands, scratch: inout [UInt8]) -> Bool {
         scratch.removeAll(keepingCapacity: true)
         guard append(event, to: &scratch) else { return false }
-        appendXADD(head: xaddHead(schema: schema, maxLength: maxLength), id: event.id, json: scratch, to: &commands)
+        appendXADD(head: xaddHead(schema: schema), id: event.id, json: scratch, to: &commands)
         return true
     }
 
-    /// What every `XADD` of the writer starts with: `XADD mt:events MAXLEN ~ <maxLength> * id`.
-    static func xaddHead(schema: KeySchema, maxLength: Int) -> RESPCommands.Prepared {
-        RESPCommands.Prepared([xadd, Array(schema.events.utf8), maxLen, approximately, Array(String(maxLength).utf8), autoID,
-                               Array(TrackingEvent.streamIDField.utf8)])
+    /// What every `XADD` of the writer starts with: `XADD mt:events * id`.
+    static func xaddHead(schema: KeySchema) -> RESPCommands.Prepared {
+        RESPCommands.Prepared([xadd, Array(schema.events.utf8), autoID, Array(TrackingEvent.streamIDField.utf8)])
     }
 
-    /// Appends `<head> <id> json <json>` (``xaddHead(schema:maxLength:)``) to `commands`.
+    /// Appends `<head> <id> json <json>` (``xaddHead(schema:)``) to `commands`.
     static func appendXADD(head: RESPCommands.Prepared, id: String, json: [UInt8], to commands: inout RESPCommands) {
         commands.begin(head.count + 3)
         commands.arguments(head)
@@ -78,8 +77,6 @@ enum EventJSON {
     private static let jsonField = Array(TrackingEvent.streamJSONField.utf8)
 
     private static let xadd = Array("XADD".utf8)
-    private static let maxLen = Array("MAXLEN".utf8)
-    private static let approximately = Array("~".utf8)
     private static let autoID = Array("*".utf8)
 
     /// A number as JSONEncoder writes a Double: the shortest round-trip form, without ".0".

@@ -5,10 +5,10 @@ import Store
 ///
 /// 1. `WATCH` the batch's `mt:msg:<id>` hashes, `HGETALL` each (the enrichment, and whether
 ///    `first_open_at` / `first_click_at` are set), and `HGET` this tracker's progress mark.
-/// 2. `MULTI`; per event `XADD mt:events MAXLEN ~ N`; per message and kind one `HINCRBY` by
-///    the batch's count, `HSETNX` of the first-seen time when the batch holds the first,
-///    `EXPIRE NX` when the hash is new (``Engagement``); then
-///    `HSET <progress> <writer> <sequence>`; `EXEC`.
+/// 2. `MULTI`; per event `XADD mt:events`; per message and kind one `HINCRBY` by the batch's
+///    count, `HSETNX` of the first-seen time when the batch holds the first, `EXPIRE NX` when
+///    the hash is new (``Engagement``); then `HSET <progress> <writer> <sequence>`;
+///    `XTRIM mt:events MAXLEN ~ N`; `EXEC`.
 ///
 /// `WATCH` makes the `first` decision and the counters consistent with concurrent writers
 /// (another tracker, the milter): a conflict aborts `EXEC` and the batch is read and built
@@ -80,7 +80,8 @@ public struct EventTransaction: Sendable {
         let keys = trackingIDs.map { schema.message($0.hex) }
         var scratch: [UInt8] = []
         scratch.reserveCapacity(1024)
-        let xaddHead = EventJSON.xaddHead(schema: schema, maxLength: eventsMaxLength)
+        let xaddHead = EventJSON.xaddHead(schema: schema)
+        let trim = TrackingEvent.trimCommand(schema: schema, maxLength: eventsMaxLength)
 
         for _ in 0..<maxConflicts {
             // Round trip 1: watch and read.
@@ -199,6 +200,7 @@ public struct EventTransaction: Sendable {
             writes.argument(progressKey)
             writes.argument(writerID)
             writes.argument(String(batch.sequence))
+            writes.command(trim)
             writes.begin(1)
             writes.argument("EXEC")
             let writeReplies: [RedisReply]

@@ -34,7 +34,7 @@ public struct TrackerConfiguration: Sendable {
     public var batchSize: Int
     public var redisEndpoint: RedisEndpoint
     public var keySchema: KeySchema
-    /// `XADD … MAXLEN ~` of the event stream.
+    /// The approximate cap of the event stream (`XTRIM … MAXLEN ~`, once per batch).
     public var eventsMaxLength: Int
     /// Lifetime given to an enrichment hash the tracker's counters create (seconds).
     public var messageTTL: Int

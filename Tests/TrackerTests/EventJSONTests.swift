@@ -37,8 +37,8 @@ import Testing
     @Test func xaddCommandMatchesTheStoreOne() throws {
         let event = TrackingEvent(id: "e1", event: .opened, timestamp: 1_700_000_000.5, trackingID: "t", ip: "1.2.3.4",
                                   userAgent: "ua", first: true)
-        #expect(EventJSON.xaddCommand(for: event, schema: KeySchema(prefix: "x:"), maxLength: 5000)
-                == (try event.xaddCommand(schema: KeySchema(prefix: "x:"), maxLength: 5000)))
+        #expect(EventJSON.xaddCommand(for: event, schema: KeySchema(prefix: "x:"))
+                == (try event.xaddCommand(schema: KeySchema(prefix: "x:"))))
     }
 
     @Test func xaddInTheWireFormatIsTheSameCommand() throws {
@@ -46,9 +46,9 @@ import Testing
                                   linkIndex: 3, ip: "1.2.3.4", userAgent: "ua \"q\"", first: false)
         var commands = RESPCommands()
         var scratch: [UInt8] = Array("left over".utf8)
-        #expect(EventJSON.appendXADD(for: event, schema: KeySchema(prefix: "x:"), maxLength: 5000, to: &commands, scratch: &scratch))
+        #expect(EventJSON.appendXADD(for: event, schema: KeySchema(prefix: "x:"), to: &commands, scratch: &scratch))
         var expected = RESPCommands()
-        expected.command(try event.xaddCommand(schema: KeySchema(prefix: "x:"), maxLength: 5000))
+        expected.command(try event.xaddCommand(schema: KeySchema(prefix: "x:")))
         #expect(commands.bytes == expected.bytes)
         #expect(commands.count == 1)
     }
@@ -59,7 +59,7 @@ import Testing
             #expect(EventJSON.bytes(of: event) == nil)
             var commands = RESPCommands()
             var scratch: [UInt8] = []
-            #expect(!EventJSON.appendXADD(for: event, schema: KeySchema(), maxLength: 1000, to: &commands, scratch: &scratch))
+            #expect(!EventJSON.appendXADD(for: event, schema: KeySchema(), to: &commands, scratch: &scratch))
             #expect(commands.isEmpty)
         }
     }

@@ -411,6 +411,35 @@ import Testing
         #expect(try connection.command(["PING"]) == .status("PONG"))
     }
 
+    @Test func theStreamIsCappedAtAboutEventsMaxLength() throws {
+        let redis = try RedisServer()
+        defer { redis.shutdown() }
+        let transaction = EventTransaction(schema: KeySchema(), writerID: "w", eventsMaxLength: 1000, messageTTL: 60)
+        let connection = RedisConnection(endpoint: redis.endpoint())
+        var progress: UInt64 = 0
+        var ids: [String] = []
+        for sequence in 1...5 {
+            let events = (0..<600).map { _ in PendingEvent(id: TrackingEvent.newID(), hit: TrackedHit(
+                kind: .open, trackingID: F.trackingID, timestamp: 1_700_000_000, ip: "192.0.2.1", userAgent: "ua")) }
+            ids += events.map(\.id)
+            let batch = EventBatch(sequence: UInt64(sequence), events: events)
+            #expect(transaction.apply(batch, on: connection, checkProgress: false, observedProgress: &progress)
+                    == .applied(written: 600, failures: []))
+        }
+        let client = redis.client()
+        // 3 000 events added; approximate trimming drops whole stream nodes (at most 100
+        // entries each), so at least 1 000 and less than 1 000 + 100 remain, the newest ones.
+        let length = try #require(try client.command(["XLEN", "mt:events"]).integer)
+        #expect(length >= 1000 && length < 1100)
+        func eventID(_ range: [String]) throws -> String? {
+            try client.command(range).array?.first?.array?.last?.fieldMap?["id"].map { String(decoding: $0, as: UTF8.self) }
+        }
+        #expect(try eventID(["XREVRANGE", "mt:events", "+", "-", "COUNT", "1"]) == ids.last)
+        #expect(try eventID(["XRANGE", "mt:events", "-", "+", "COUNT", "1"]) == ids[ids.count - Int(length)])
+        // Trimming the stream does not touch the counters.
+        #expect(try client.command(["HGET", "mt:msg:" + F.trackingID.hex, "opens"]) == .bulk(Array("3000".utf8)))
+    }
+
     @Test func aKeyOfTheWrongTypeLosesOnlyItsCounters() throws {
         let redis = try RedisServer()
         defer { redis.shutdown() }
