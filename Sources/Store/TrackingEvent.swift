@@ -151,18 +151,19 @@ public struct TrackingEvent: Codable, Equatable, Sendable {
     }
 
     /// A fresh event id drawn from `generator` (a seeded generator makes tests repeatable).
+    /// The tracker makes one per event, so the digits are written straight into the string's
+    /// storage: one allocation per id.
     public static func newID<G: RandomNumberGenerator>(using generator: inout G) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var hex: [UInt8] = []
-        hex.reserveCapacity(32)
-        for _ in 0..<2 {
-            var word = generator.next()
-            for _ in 0..<16 {
-                hex.append(digits[Int(word >> 60)])
-                word <<= 4
+        let high = generator.next()
+        let low = generator.next()
+        return String(unsafeUninitializedCapacity: 32) { text in
+            for index in 0..<32 {
+                let word = index < 16 ? high : low
+                let digit = UInt8(truncatingIfNeeded: word >> (60 - 4 * UInt64(index % 16)) & 0xF)
+                text[index] = digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10
             }
+            return 32
         }
-        return String(decoding: hex, as: UTF8.self)
     }
 
     /// The lower-cased part after the last `@` of an address, nil when there is none.
