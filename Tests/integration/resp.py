@@ -31,13 +31,7 @@ class Redis:
 
     def pipeline(self, commands):
         """Sends all commands in one write; returns their replies (errors raised after reading all)."""
-        out = bytearray()
-        for args in commands:
-            out += b"*%d\r\n" % len(args)
-            for arg in args:
-                data = arg if isinstance(arg, bytes) else str(arg).encode()
-                out += b"$%d\r\n%s\r\n" % (len(data), data)
-        self.sock.sendall(out)
+        self.sock.sendall(encode(commands))
         replies = [self._reply() for _ in commands]
         for reply in replies:
             if isinstance(reply, ReplyError):
@@ -78,6 +72,17 @@ class Redis:
             n = int(rest)
             return None if n < 0 else [self._reply() for _ in range(n)]
         raise ConnectionError(f"not RESP: {line!r}")
+
+
+def encode(commands) -> bytes:
+    """Commands (each a sequence of bytes, str or numbers) in RESP, as a client sends them."""
+    out = bytearray()
+    for args in commands:
+        out += b"*%d\r\n" % len(args)
+        for arg in args:
+            data = arg if isinstance(arg, bytes) else str(arg).encode()
+            out += b"$%d\r\n%s\r\n" % (len(data), data)
+    return bytes(out)
 
 
 def fields(flat) -> dict[str, bytes]:
