@@ -24,6 +24,7 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CMilter", pkgConfig: "milter", providers: [.apt(["libmilter-dev"])]),
         .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
+        .systemLibrary(name: "CSched"),
 
         // The pure core: bytes in, bytes out. No I/O, no globals.
         .target(
@@ -83,7 +84,7 @@ let package = Package(
         .target(
             name: "TrackerCore",
             dependencies: [
-                "Rewrite", "Config", "Store", "Daemon", "MetricsHTTP",
+                "Rewrite", "Config", "Store", "Daemon", "MetricsHTTP", "CSched",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -120,7 +120,7 @@ public final class EventWriter: @unchecked Sendable {
         guard !started else { return }
         started = true
         let thread = Thread { [self] in
-            Self.yieldToRequests()
+            WriterScheduling.applyToCurrentThread()
             run()
             finished.signal()
         }
@@ -443,14 +443,6 @@ public final class EventWriter: @unchecked Sendable {
         guard let unreported = redisConfigTrouble.occurrence() else { return }
         let note = LogThrottle.note(unreported: unreported, "Redis refusal")
         logger.error("\(error); events wait in the spool \(spool.directory) until it is fixed\(note)")
-    }
-
-    /// Lowers the calling thread's CPU priority (nice +5, this thread only): when the machine
-    /// is busy, answering requests goes before writing events, which only wait in the queue.
-    private static func yieldToRequests() {
-        #if os(Linux)
-        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 5)  // 0: on Linux, the calling thread
-        #endif
     }
 
     private static func now() -> Double {

@@ -1,0 +1,48 @@
+#ifndef MAILTRAIL_CSCHED_SHIM_H
+#define MAILTRAIL_CSCHED_SHIM_H
+
+/* Linux sched_setattr(2)/sched_getattr(2) for the calling thread. glibc has no wrappers and
+   Swift cannot call the variadic syscall(2), so these small non-variadic ones stand in. */
+
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+struct mt_sched_attr {
+    uint32_t size;
+    uint32_t sched_policy;
+    uint64_t sched_flags;
+    int32_t sched_nice;
+    uint32_t sched_priority;
+    uint64_t sched_runtime;
+    uint64_t sched_deadline;
+    uint64_t sched_period;
+    uint32_t sched_util_min;
+    uint32_t sched_util_max;
+};
+
+/* SCHED_OTHER with this nice value and, where the kernel supports it (EEVDF, Linux 6.12+),
+   this time slice in nanoseconds (0: the default slice). Returns 0 or an errno value. */
+static inline int mt_set_fair_slice(int32_t nice, uint64_t slice_ns) {
+    struct mt_sched_attr attr;
+    memset(&attr, 0, sizeof attr);
+    attr.size = sizeof attr;
+    attr.sched_policy = 0; /* SCHED_OTHER */
+    attr.sched_nice = nice;
+    attr.sched_runtime = slice_ns;
+    return syscall(SYS_sched_setattr, 0, &attr, 0) == 0 ? 0 : errno;
+}
+
+/* The calling thread's nice value and slice in nanoseconds; returns 0 or an errno value. */
+static inline int mt_fair_slice(int32_t *nice, uint64_t *slice_ns) {
+    struct mt_sched_attr attr;
+    memset(&attr, 0, sizeof attr);
+    if (syscall(SYS_sched_getattr, 0, &attr, sizeof attr, 0) != 0) return errno;
+    *nice = attr.sched_nice;
+    *slice_ns = attr.sched_runtime;
+    return 0;
+}
+
+#endif
