@@ -12,7 +12,7 @@ public final class RedisServer {
     public let port: Int
     public let directory: String
     private let extraArguments: [String]
-    private var process: Process?
+    private var process: SpawnedProcess?
 
     /// Starts a server; `extraArguments` are appended to the command line (e.g. `--requirepass x`).
     public init(_ extraArguments: [String] = []) throws {
@@ -33,18 +33,14 @@ public final class RedisServer {
                       connectTimeout: connectTimeout, ioTimeout: ioTimeout)
     }
 
-    public var pid: Int32? { process?.processIdentifier }
+    public var pid: Int32? { process?.pid }
 
     /// Starts (again) on the same port and waits until it answers PING (or asks for AUTH).
     public func start() throws {
         guard process == nil else { return }
-        let child = Process()
-        child.executableURL = URL(fileURLWithPath: "/usr/bin/redis-server")
-        child.arguments = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                           "--dir", directory, "--logfile", directory + "/redis.log"] + extraArguments
-        child.standardOutput = FileHandle.nullDevice
-        child.standardError = FileHandle.nullDevice
-        try child.run()
+        let child = try SpawnedProcess("/usr/bin/redis-server", [
+            "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            "--dir", directory, "--logfile", directory + "/redis.log"] + extraArguments)
         process = child
         let deadline = Date(timeIntervalSinceNow: 5)
         let probe = RedisConnection(endpoint: endpoint())
@@ -64,7 +60,7 @@ public final class RedisServer {
     /// Kills the server (SIGKILL, like a crash) and waits for it to exit.
     public func stop() {
         guard let child = process else { return }
-        kill(child.processIdentifier, SIGKILL)
+        kill(child.pid, SIGKILL)
         child.waitUntilExit()
         process = nil
     }
