@@ -23,20 +23,24 @@ struct mt_sched_attr {
     uint32_t sched_util_max;
 };
 
-/* SCHED_OTHER with this nice value and, where the kernel supports it (EEVDF, Linux 6.12+),
-   this time slice in nanoseconds (0: the default slice). Returns 0 or an errno value. */
-static inline int mt_set_fair_slice(int32_t nice, uint64_t slice_ns) {
+/* Gives the calling thread this time slice in nanoseconds (0: the default), keeping its policy
+   and nice value: raising a thread's priority needs privilege, a slice does not. Only the fair
+   policies (SCHED_OTHER, SCHED_BATCH) have slices, on Linux 6.12 and later (earlier kernels
+   accept and ignore it); a thread under any other policy is left alone. Returns 0 or an errno
+   value. */
+static inline int mt_set_time_slice(uint64_t slice_ns) {
     struct mt_sched_attr attr;
     memset(&attr, 0, sizeof attr);
+    if (syscall(SYS_sched_getattr, 0, &attr, sizeof attr, 0) != 0) return errno;
+    if (attr.sched_policy != 0 /* SCHED_OTHER */ && attr.sched_policy != 3 /* SCHED_BATCH */) return 0;
     attr.size = sizeof attr;
-    attr.sched_policy = 0; /* SCHED_OTHER */
-    attr.sched_nice = nice;
+    attr.sched_flags &= 0x01; /* SCHED_FLAG_RESET_ON_FORK; the rest would ask for other changes */
     attr.sched_runtime = slice_ns;
     return syscall(SYS_sched_setattr, 0, &attr, 0) == 0 ? 0 : errno;
 }
 
 /* The calling thread's nice value and slice in nanoseconds; returns 0 or an errno value. */
-static inline int mt_fair_slice(int32_t *nice, uint64_t *slice_ns) {
+static inline int mt_time_slice(int32_t *nice, uint64_t *slice_ns) {
     struct mt_sched_attr attr;
     memset(&attr, 0, sizeof attr);
     if (syscall(SYS_sched_getattr, 0, &attr, sizeof attr, 0) != 0) return errno;

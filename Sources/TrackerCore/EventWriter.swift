@@ -120,7 +120,9 @@ public final class EventWriter: @unchecked Sendable {
         guard !started else { return }
         started = true
         let thread = Thread { [self] in
-            WriterScheduling.applyToCurrentThread()
+            if let problem = WriterScheduling.applyToCurrentThread() {
+                logger.notice("event writer keeps the default time slice: \(problem)")
+            }
             run()
             finished.signal()
         }

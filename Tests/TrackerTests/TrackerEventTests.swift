@@ -331,7 +331,7 @@ import Testing
         // 100 hits queued before the writer starts, whose first act is the replay.
         for n in 300..<400 { writer.submit(hit(n)) }
         writer.start()
-        let client = try redis.client()
+        let client = redis.client()
         var length = 0
         let deadline = Date(timeIntervalSinceNow: 30)
         while length < 400, Date() < deadline {
