@@ -15,7 +15,6 @@ public enum WriterScheduling {
 
     /// Gives the calling thread ``sliceNanoseconds``, keeping its policy and nice value;
     /// returns why it could not (the thread then keeps its scheduling).
-    @discardableResult
     public static func applyToCurrentThread() -> String? {
         let error = mt_set_time_slice(sliceNanoseconds)
         return error == 0 ? nil : String(cString: strerror(error))

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.mark.needs_milter
 @pytest.mark.needs_tracker
-def test_demo_shows_a_tracked_open_and_click(tmp_path_factory):
+def test_demo_shows_a_tracked_open_and_click():
     demo_dir = Path("/tmp") / f"mailtrail-demo-test-{os.getpid()}"
     env = dict(os.environ, MAILTRAIL_DEMO_BUILD="debug", MAILTRAIL_DEMO_DIR=str(demo_dir))
     try:
