@@ -269,8 +269,10 @@ public final class RedisConnection {
         }
     }
 
+    /// Decoded in place: the `QUEUED` and `OK` of a transaction (one per command) allocate nothing.
     private static func text(_ pointer: UnsafeMutablePointer<CChar>?, _ length: Int) -> String {
-        String(decoding: bytes(pointer, length), as: UTF8.self)
+        guard let pointer, length > 0 else { return "" }
+        return String(decoding: UnsafeRawBufferPointer(start: pointer, count: length), as: UTF8.self)
     }
 
     private static func errorString(_ context: UnsafeMutablePointer<redisContext>) -> String {
