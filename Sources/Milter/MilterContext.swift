@@ -48,8 +48,9 @@ struct MilterContext {
         guard rc == MI_SUCCESS else { throw Failure(call: "smfi_chgheader(\(name))") }
     }
 
-    /// Replaces the body; repeated calls append, so a large body goes in chunks.
-    func replaceBody(_ body: [UInt8], chunkSize: Int = 1 << 16) throws(Failure) {
+    /// Replaces the body; repeated calls append, so a large body goes in chunks. The default
+    /// chunk is libmilter's packet limit: a larger one would be split into two packets.
+    func replaceBody(_ body: [UInt8], chunkSize: Int = Int(MILTER_CHUNK_SIZE)) throws(Failure) {
         guard !body.isEmpty else {
             // An empty body still needs a valid pointer, used only inside this call.
             var empty: UInt8 = 0

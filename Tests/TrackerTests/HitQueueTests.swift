@@ -17,6 +17,21 @@ import Testing
         #expect(queue.take(max: 10, timeout: 0).isEmpty)
     }
 
+    @Test func aBacklogIsTakenInOrderInPieces() {
+        let queue = HitQueue(capacity: 100)
+        for n in 0..<50 { #expect(queue.offer(Self.hit(n))) }
+        var taken: [Double] = []
+        for _ in 0..<3 { taken += queue.take(max: 10, timeout: 0).map(\.timestamp) }
+        #expect(taken == (0..<30).map(Double.init))
+        #expect(queue.count == 20)
+        for n in 50..<130 { #expect(queue.offer(Self.hit(n))) }  // 100 queued: full again
+        #expect(!queue.offer(Self.hit(130)))
+        #expect(queue.take(max: 1000, timeout: 0).map(\.timestamp) == (30..<130).map(Double.init))
+        #expect(queue.count == 0)
+        #expect(queue.offer(Self.hit(131)))
+        #expect(queue.take(max: 10, timeout: 0).map(\.timestamp) == [131])
+    }
+
     @Test func closeRefusesOffersButKeepsWhatIsQueued() {
         let queue = HitQueue(capacity: 4)
         #expect(queue.offer(Self.hit(1)))
