@@ -4,16 +4,17 @@ import Testing
 
 /// Runs `body`, returning the RedisError it threw (nil if none) and how long it took in seconds.
 public func timedFailure<T>(_ body: () throws -> T) -> (error: RedisError?, seconds: Double) {
-    let start = DispatchTime.now().uptimeNanoseconds
     var failure: RedisError?
-    do {
-        _ = try body()
-    } catch let error as RedisError {
-        failure = error
-    } catch {
-        Issue.record("unexpected error \(error)")
+    let seconds = elapsed {
+        do {
+            _ = try body()
+        } catch let error as RedisError {
+            failure = error
+        } catch {
+            Issue.record("unexpected error \(error)")
+        }
     }
-    return (failure, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+    return (failure, seconds)
 }
 
 /// Wall-clock duration of `body`, in seconds.
