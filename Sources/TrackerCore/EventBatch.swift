@@ -1,4 +1,5 @@
 import Rewrite
+import Store
 
 /// A hit with the event id it keeps from the moment the writer first sees it: through
 /// retries, the spool and replays, so consumers can de-duplicate and tests can count.
@@ -45,26 +46,25 @@ public struct EventBatch: Equatable, Sendable {
     public func encoded() -> [UInt8] {
         var out: [UInt8] = [Self.formatVersion]
         out.reserveCapacity(16 + events.count * 160)
-        for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: sequence >> UInt64(shift))) }
-        Self.appendVarint(UInt64(events.count), to: &out)
+        SpoolRecordWriter.appendFixed64(sequence, to: &out)
+        SpoolRecordWriter.appendVarint(UInt64(events.count), to: &out)
         for event in events {
             let hit = event.hit
-            Self.appendField(Array(event.id.utf8), to: &out)
+            SpoolRecordWriter.appendField(event.id.utf8, to: &out)
             out.append(hit.kind.rawValue)
-            let bits = hit.timestamp.bitPattern
-            for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: bits >> UInt64(shift))) }
+            SpoolRecordWriter.appendFixed64(hit.timestamp.bitPattern, to: &out)
             hit.trackingID.append(to: &out)
-            Self.appendVarint(UInt64(hit.linkIndex), to: &out)
-            Self.appendField(hit.destination, to: &out)
-            Self.appendField(Array(hit.ip.utf8), to: &out)
-            Self.appendField(Array(hit.userAgent.utf8), to: &out)
+            SpoolRecordWriter.appendVarint(UInt64(hit.linkIndex), to: &out)
+            SpoolRecordWriter.appendField(hit.destination, to: &out)
+            SpoolRecordWriter.appendField(hit.ip.utf8, to: &out)
+            SpoolRecordWriter.appendField(hit.userAgent.utf8, to: &out)
         }
         return out
     }
 
     /// Parses a spool record; anything inconsistent is a typed error (the record is then dropped).
     public init(decoding bytes: [UInt8]) throws(EventBatchDecodingError) {
-        var reader = Reader(bytes: bytes)
+        var reader = SpoolRecordReader<EventBatchDecodingError>(bytes: bytes)
         let version = try reader.byte()
         guard version == Self.formatVersion else { throw .unsupportedVersion(version) }
         let sequence = try reader.fixed64()
@@ -88,70 +88,10 @@ public struct EventBatch: Equatable, Sendable {
         guard reader.atEnd else { throw .trailingBytes }
         self.init(sequence: sequence, events: events)
     }
-
-    private static func appendVarint(_ value: UInt64, to out: inout [UInt8]) {
-        var rest = value
-        while rest >= 0x80 {
-            out.append(UInt8(truncatingIfNeeded: rest) | 0x80)
-            rest >>= 7
-        }
-        out.append(UInt8(rest))
-    }
-
-    private static func appendField(_ bytes: [UInt8], to out: inout [UInt8]) {
-        appendVarint(UInt64(bytes.count), to: &out)
-        out.append(contentsOf: bytes)
-    }
-
-    private struct Reader {
-        let bytes: [UInt8]
-        var position = 0
-
-        var atEnd: Bool { position == bytes.count }
-
-        mutating func byte() throws(EventBatchDecodingError) -> UInt8 {
-            guard position < bytes.count else { throw .truncated }
-            defer { position += 1 }
-            return bytes[position]
-        }
-
-        mutating func take(_ length: Int) throws(EventBatchDecodingError) -> ArraySlice<UInt8> {
-            guard bytes.count - position >= length else { throw .truncated }
-            defer { position += length }
-            return bytes[position..<position + length]
-        }
-
-        mutating func fixed64() throws(EventBatchDecodingError) -> UInt64 {
-            try take(8).reduce(0) { $0 << 8 | UInt64($1) }
-        }
-
-        mutating func varint() throws(EventBatchDecodingError) -> UInt64 {
-            var value: UInt64 = 0
-            var shift: UInt64 = 0
-            while true {
-                let next = try byte()
-                guard shift < 63 else { throw .malformedLength }
-                value |= UInt64(next & 0x7F) << shift
-                if next & 0x80 == 0 { return value }
-                shift += 7
-            }
-        }
-
-        /// A count or length inside this record, so it cannot exceed the record's size.
-        mutating func count() throws(EventBatchDecodingError) -> Int {
-            let value = try varint()
-            guard value <= UInt64(bytes.count) else { throw .malformedLength }
-            return Int(value)
-        }
-
-        mutating func field() throws(EventBatchDecodingError) -> [UInt8] {
-            Array(try take(try count()))
-        }
-    }
 }
 
 /// Why a spool record is not a valid ``EventBatch``.
-public enum EventBatchDecodingError: Error, Equatable, Sendable {
+public enum EventBatchDecodingError: SpoolRecordDecodingError, Equatable, Sendable {
     case unsupportedVersion(UInt8)
     case truncated
     case malformedLength
