@@ -62,9 +62,9 @@ let package = Package(
             ]
         ),
 
-        // Daemon plumbing shared by the milter and the tracker: syslog/stderr logging, PID file,
-        // log throttling.
-        .target(name: "Daemon", dependencies: [.product(name: "Logging", package: "swift-log")]),
+        // Daemon plumbing shared by the milter and the tracker: start-up (configuration, failure),
+        // syslog/stderr logging, PID file, log throttling.
+        .target(name: "Daemon", dependencies: ["Config", .product(name: "Logging", package: "swift-log")]),
 
         // HTTP responses written as bytes (the tracker's answers) and the small /metrics
         // endpoint of the milter.

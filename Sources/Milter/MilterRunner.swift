@@ -19,17 +19,17 @@ struct MilterRunner {
         FilterCallbacks.filter = filter
 
         guard smfi_register(desc) == MI_SUCCESS else {
-            MilterCommand.fail(StartupError("smfi_register failed", status: EX_SOFTWARE), settings: settings)
+            MilterCommand.startup.fail(StartupError("smfi_register failed", status: EX_SOFTWARE), settings: settings)
         }
         var spec = Array(settings.milterSocket.libmilterSpec.utf8CString)
         guard spec.withUnsafeMutableBufferPointer({ smfi_setconn($0.baseAddress) }) == MI_SUCCESS else {
-            MilterCommand.fail(StartupError("milter_socket \(settings.milterSocket): not usable", status: EX_CONFIG), settings: settings)
+            MilterCommand.startup.fail(StartupError("milter_socket \(settings.milterSocket): not usable", status: EX_CONFIG), settings: settings)
         }
         _ = smfi_settimeout(Int32(settings.milterTimeout.rounded()))
         // libmilter removes an existing unix socket file before binding (rmsocket), even one
         // a running filter still serves: refuse instead of stealing it.
         if case let .unix(path) = settings.milterSocket, UnixSocketProbe.answers(path: path) {
-            MilterCommand.fail(.cannotListen(on: "\(settings.milterSocket)", parameter: "milter_socket", program: "mailtrail-milter",
+            MilterCommand.startup.fail(.cannotListen(on: "\(settings.milterSocket)", parameter: "milter_socket", program: "mailtrail-milter",
                                              reason: "\(path) is in use by a running process", addressInUse: true),
                                settings: settings)
         }
@@ -38,7 +38,7 @@ struct MilterRunner {
         errno = 0
         guard smfi_opensocket(1) == MI_SUCCESS else {
             let code = errno
-            MilterCommand.fail(.cannotListen(on: "\(settings.milterSocket)", parameter: "milter_socket", program: "mailtrail-milter",
+            MilterCommand.startup.fail(.cannotListen(on: "\(settings.milterSocket)", parameter: "milter_socket", program: "mailtrail-milter",
                                              reason: code == 0 ? "cannot open the socket" : String(cString: strerror(code)),
                                              addressInUse: code == EADDRINUSE),
                                settings: settings)
@@ -53,7 +53,7 @@ struct MilterRunner {
                 try metricsServer.bind()
             } catch {
                 let address = ConfigValue.hostPortText((metricsServer.host, metricsServer.port))
-                MilterCommand.fail(.cannotListen(on: address, parameter: "milter_metrics_listen", program: "mailtrail-milter",
+                MilterCommand.startup.fail(.cannotListen(on: address, parameter: "milter_metrics_listen", program: "mailtrail-milter",
                                                  reason: error.reason, addressInUse: error.addressInUse),
                                    settings: settings)
             }
@@ -63,7 +63,7 @@ struct MilterRunner {
             do {
                 try UnixSocketPermissions.apply(path: path, mode: settings.milterSocketMode, group: settings.milterSocketGroup)
             } catch {
-                MilterCommand.fail(error, settings: settings)
+                MilterCommand.startup.fail(error, settings: settings)
             }
         case let .inet(_, port), let .inet6(_, port):
             ListenSocketOptions.apply(port: port)

@@ -11,6 +11,8 @@ MemoryPolicy.apply()
 
 /// `mailtrail-milter`: the libmilter filter Postfix calls to track a message.
 struct MilterCommand: ParsableCommand {
+    static let startup = DaemonStartup(program: "mailtrail-milter")
+
     static let configuration = CommandConfiguration(
         commandName: "mailtrail-milter",
         abstract: "Adds open and click tracking to mail passing through Postfix (a milter).")
@@ -39,12 +41,7 @@ struct MilterCommand: ParsableCommand {
         if let pidFile { extra.append("milter_pid_file=\(pidFile)") }
         if foreground { extra.append("log_destination=stderr") }
 
-        let settings: Settings
-        do {
-            settings = try Settings.load(path: config, overrides: extra)
-        } catch {
-            Self.fail(StartupError(error), settings: nil)
-        }
+        let settings = Self.startup.loadSettings(path: config, overrides: extra)
         // Before any Logger exists: loggers made earlier keep swift-log's default handler.
         LogSetup.bootstrap(program: "mailtrail-milter", destination: settings.logDestination,
                            facility: settings.syslogFacility)
@@ -52,20 +49,13 @@ struct MilterCommand: ParsableCommand {
         do {
             filter = try Filter(settings: settings)
         } catch {
-            Self.fail(error, settings: settings)
+            Self.startup.fail(error, settings: settings)
         }
         if checkOnly {
             print("mailtrail-milter: configuration OK")
             return
         }
         try MilterRunner(filter: filter, foreground: foreground).run()
-    }
-
-    /// Ends a start that cannot succeed: one line on stderr (and syslog when the settings say
-    /// so), and the sysexits status of the cause (see ``StartupError``).
-    static func fail(_ error: StartupError, settings: Settings?) -> Never {
-        let facility = settings.flatMap { $0.logDestination == "syslog" ? $0.syslogFacility : nil }
-        StartupFailure.exit(program: "mailtrail-milter", message: error.message, status: error.status, syslogFacility: facility)
     }
 }
 

@@ -11,6 +11,8 @@ TerminationSignals.block()
 
 /// `mailtrail-tracker`: answers open pixels and click redirects, and records the events.
 struct TrackerCommand: ParsableCommand {
+    static let startup = DaemonStartup(program: "mailtrail-tracker")
+
     static let configuration = CommandConfiguration(
         commandName: "mailtrail-tracker",
         abstract: "Answers tracking pixels and click redirects behind nginx, and records the events in Redis.",
@@ -46,17 +48,12 @@ struct TrackerCommand: ParsableCommand {
         if let pidFile { extra.append("tracker_pid_file=\(pidFile)") }
         if foreground { extra.append("log_destination=stderr") }
 
-        let settings: Settings
-        do {
-            settings = try Settings.load(path: config, overrides: extra)
-        } catch {
-            Self.fail(StartupError(error), settings: nil)
-        }
+        let settings = Self.startup.loadSettings(path: config, overrides: extra)
         let configuration: TrackerConfiguration
         do {
             configuration = try TrackerConfiguration(settings: settings, keyRing: settings.loadKeyRing(requirePrivate: true))
         } catch {
-            Self.fail(StartupError(error), settings: settings)
+            Self.startup.fail(StartupError(error), settings: settings)
         }
         if checkOnly {
             print("mailtrail-tracker: configuration OK")
@@ -66,7 +63,7 @@ struct TrackerCommand: ParsableCommand {
             do {
                 try Background.detach()
             } catch {
-                Self.fail(StartupError("\(error)", status: EX_OSERR), settings: settings)
+                Self.startup.fail(StartupError("\(error)", status: EX_OSERR), settings: settings)
             }
         }
         LogSetup.bootstrap(program: "mailtrail-tracker", destination: settings.logDestination, facility: settings.syslogFacility)
@@ -76,12 +73,12 @@ struct TrackerCommand: ParsableCommand {
         do {
             service = try TrackerService(configuration: configuration, logger: logger)
         } catch {
-            Self.fail(error, settings: settings)
+            Self.startup.fail(error, settings: settings)
         }
         do {
             try service.start()
         } catch {
-            Self.fail(error, settings: settings)
+            Self.startup.fail(error, settings: settings)
         }
         let pid = settings.trackerPIDFile.isEmpty ? nil : PIDFile(path: settings.trackerPIDFile)
         do {
@@ -96,13 +93,6 @@ struct TrackerCommand: ParsableCommand {
         logger.info("signal received", metadata: ["signal": "\(signal)"])
         service.shutdown()
         pid?.remove()
-    }
-
-    /// Ends a start that cannot succeed: one line on stderr (and syslog when the settings say
-    /// so), and the sysexits status of the cause (see ``StartupError``).
-    static func fail(_ error: StartupError, settings: Settings?) -> Never {
-        let facility = settings.flatMap { $0.logDestination == "syslog" ? $0.syslogFacility : nil }
-        StartupFailure.exit(program: "mailtrail-tracker", message: error.message, status: error.status, syslogFacility: facility)
     }
 }
 
