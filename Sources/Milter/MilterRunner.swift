@@ -30,8 +30,8 @@ struct MilterRunner {
         // a running filter still serves: refuse instead of stealing it.
         if case let .unix(path) = settings.milterSocket, UnixSocketProbe.answers(path: path) {
             MilterCommand.startup.fail(.cannotListen(on: "\(settings.milterSocket)", parameter: "milter_socket", program: "mailtrail-milter",
-                                             reason: "\(path) is in use by a running process", addressInUse: true),
-                               settings: settings)
+                                                     reason: "\(path) is in use by a running process", addressInUse: true),
+                                       settings: settings)
         }
         // Open now, so a port in use or an unwritable socket directory is reported here,
         // on the terminal, rather than in the background.
@@ -39,9 +39,9 @@ struct MilterRunner {
         guard smfi_opensocket(1) == MI_SUCCESS else {
             let code = errno
             MilterCommand.startup.fail(.cannotListen(on: "\(settings.milterSocket)", parameter: "milter_socket", program: "mailtrail-milter",
-                                             reason: code == 0 ? "cannot open the socket" : String(cString: strerror(code)),
-                                             addressInUse: code == EADDRINUSE),
-                               settings: settings)
+                                                     reason: code == 0 ? "cannot open the socket" : String(cString: strerror(code)),
+                                                     addressInUse: code == EADDRINUSE),
+                                       settings: settings)
         }
         // The metrics endpoint's address too; it starts serving after the detach (a fork keeps
         // no threads).
@@ -54,8 +54,8 @@ struct MilterRunner {
             } catch {
                 let address = ConfigValue.hostPortText((metricsServer.host, metricsServer.port))
                 MilterCommand.startup.fail(.cannotListen(on: address, parameter: "milter_metrics_listen", program: "mailtrail-milter",
-                                                 reason: error.reason, addressInUse: error.addressInUse),
-                                   settings: settings)
+                                                         reason: error.reason, addressInUse: error.addressInUse),
+                                           settings: settings)
             }
         }
         switch settings.milterSocket {
