@@ -1,5 +1,6 @@
 import CMilter
 import Foundation
+import Store
 
 /// `smfi_main` on its own thread, so that the main thread is free to take the termination
 /// signals (see `SignalMask`) and stop libmilter only once messages in progress are done.
@@ -9,12 +10,10 @@ final class LibmilterThread: @unchecked Sendable {
     private var rc: Int32 = MI_SUCCESS
 
     func start() {
-        let thread = Thread { [self] in
+        NamedThread.start("libmilter") { [self] in
             let result = smfi_main()
             lock.lock(); rc = result; done = true; lock.unlock()
         }
-        thread.name = "libmilter"
-        thread.start()
     }
 
     /// True once `smfi_main` returned (after smfi_stop, or on its own after a failure).

@@ -30,9 +30,7 @@ public final class SpoolReplayLoop: @unchecked Sendable {
         defer { condition.unlock() }
         guard state == .idle else { return }
         state = .running
-        let thread = Thread { [self] in run() }
-        thread.name = "mailtrail-spool-replay"
-        thread.start()
+        NamedThread.start("mt-spool-replay") { [self] in run() }
     }
 
     /// Stops the thread and waits for the current tick to finish. Call it before dropping the

@@ -119,15 +119,13 @@ public final class EventWriter: @unchecked Sendable {
         defer { stateLock.unlock() }
         guard !started else { return }
         started = true
-        let thread = Thread { [self] in
+        NamedThread.start("mt-events") { [self] in
             if let problem = WriterScheduling.applyToCurrentThread() {
                 logger.notice("event writer keeps the default time slice: \(problem)")
             }
             run()
             finished.signal()
         }
-        thread.name = "mailtrail-events"
-        thread.start()
     }
 
     /// Hands a verified hit to the pipeline. When the queue is full (the writer cannot keep
