@@ -1,5 +1,3 @@
-import Foundation
-
 /// What the milter knows about one tracked message, stored as the `mt:msg:<id>` hash so
 /// the tracker can turn an anonymous pixel hit into an event with recipient, campaign, etc.
 ///
@@ -110,7 +108,7 @@ public struct EnrichmentRecord: Equatable, Sendable {
         }
         func list(_ field: EnrichmentField) throws(EnrichmentDecodingError) -> [String] {
             guard let raw = map[field.rawValue] else { return [] }
-            guard let values = try? JSONDecoder().decode([String].self, from: Data(raw)) else {
+            guard let values = JSONStringArray.decode(raw) else {
                 throw .invalidField(field.rawValue, String(decoding: raw, as: UTF8.self))
             }
             return values

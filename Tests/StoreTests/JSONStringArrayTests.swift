@@ -48,4 +48,79 @@ import Testing
             #expect(try JSONDecoder().decode([String].self, from: Data(encoded)) == values)
         }
     }
+
+    // MARK: - Reading
+
+    static func decoded(_ text: String) -> [String]? {
+        JSONStringArray.decode(Array(text.utf8))
+    }
+
+    @Test func readsWhatItWrites() {
+        #expect(Self.decoded("[]") == [])
+        #expect(Self.decoded(#"["a@x.test","b\"q@y.test"]"#) == ["a@x.test", #"b"q@y.test"#])
+        let values = ["", "Jos\u{E9}", "\u{00}\u{1F}\t\n", #"\/"#, "\u{1F600}"]
+        #expect(JSONStringArray.decode(JSONStringArray.encode(values)) == values)
+    }
+
+    @Test func readsAnyValidSpelling() {
+        #expect(Self.decoded(" \t\r\n[ \"a\" ,\n\"b\"\t] \n") == ["a", "b"])
+        #expect(Self.decoded(#"["\/\b\f\n\r\t\"\\"]"#) == ["/\u{08}\u{0C}\n\r\t\"\\"])
+        #expect(Self.decoded(#"["\u00e9\u00C9\u2028"]"#) == ["\u{E9}\u{C9}\u{2028}"])
+        #expect(Self.decoded(#"["\ud83d\ude00 \u0000"]"#) == ["\u{1F600} \u{00}"])
+        // JSONDecoder reads a comma after the last element, and the tracker always read these with it.
+        #expect(Self.decoded(#"["a",]"#) == ["a"])
+        #expect(Self.decoded(#"[ "a" , ]"#) == ["a"])
+    }
+
+    @Test(arguments: [
+        "", " ", "[", "]", "[,]", #"["a",,]"#, #"[,"a"]"#, #"["a""b"]"#, #"["a"] x"#, #"["a"]]"#,
+        "null", "{}", #"{"a":"b"}"#, #""a""#, "[1]", "[null]", "[true]", #"[["a"]]"#,
+        #"["a"#, #"["a\"]"#, #"["\x"]"#, #"["\u12"]"#, #"["\u12g4"]"#, #"["\U0041"]"#,
+        #"["\ud83d"]"#, #"["\ud83d\u0041"]"#, #"["\ude00"]"#, #"["\ud83dx"]"#,
+        "[\"a\u{01}b\"]", "[\"a\nb\"]", "[\"\u{7F}\"]x",
+    ])
+    func refusesWhatIsNotAnArrayOfStrings(text: String) {
+        #expect(Self.decoded(text) == nil)
+        #expect((try? JSONDecoder().decode([String].self, from: Data(text.utf8))) == nil, "JSONDecoder differs")
+    }
+
+    @Test func refusesInvalidUTF8() {
+        for bad: [UInt8] in [[0xFF], [0xC3], [0xC3, 0x28], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xC0, 0xAF]] {
+            let text = Array(#"[""#.utf8) + bad + Array(#""]"#.utf8)
+            #expect(JSONStringArray.decode(text) == nil, "\(bad)")
+            #expect((try? JSONDecoder().decode([String].self, from: Data(text))) == nil, "JSONDecoder differs on \(bad)")
+        }
+    }
+
+    /// Seeded random texts built from JSON's pieces (most of them broken somewhere): the
+    /// reader accepts exactly what JSONDecoder accepts, with the same strings.
+    @Test func agreesWithJSONDecoderOnRandomTexts() {
+        let pieces: [[UInt8]] = [
+            "[", "]", ",", "\"", "\\", " ", "\t", "\n", "\r", "a", "Z", "@", "/", "0", "e9", "D83D", "DE00",
+            "\\u", "\\n", "\\/", "\\\"", "\\ud83d", "\\ude00", "\\u00e9", "\\u0000", "null", "1", "{", "}", ":",
+            "\u{E9}", "\u{2028}", "\u{1F600}", "\u{7F}",
+        ].map { Array($0.utf8) } + [[0x00], [0x01], [0x1F], [0x80], [0xC3], [0xFF], [0xED, 0xA0, 0x80]]
+        var random = SeededGenerator(seed: 0x5245_4144)
+        var accepted = 0
+        for round in 0..<20_000 {
+            var text: [UInt8]
+            if round % 2 == 0 {
+                // A valid array with one piece dropped in somewhere.
+                let values = (0..<Int.random(in: 0...3, using: &random)).map { _ in
+                    String(decoding: (0..<Int.random(in: 0...4, using: &random)).flatMap { _ in pieces.randomElement(using: &random)! }, as: UTF8.self)
+                }
+                text = JSONStringArray.encode(values)
+                let at = Int.random(in: 0...text.count, using: &random)
+                if Bool.random(using: &random) { text.insert(contentsOf: pieces.randomElement(using: &random)!, at: at) }
+            } else {
+                text = Array("[\"".utf8) + (0..<Int.random(in: 0...8, using: &random)).flatMap { _ in pieces.randomElement(using: &random)! }
+                if Bool.random(using: &random) { text += Array("\"]".utf8) }
+            }
+            let ours = JSONStringArray.decode(text)
+            let foundation = try? JSONDecoder().decode([String].self, from: Data(text))
+            #expect(ours == foundation, "\(text)")
+            if ours != nil { accepted += 1 }
+        }
+        #expect(accepted > 4_000, "the random texts should include plenty of valid ones")
+    }
 }
