@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "mailtrail-tracker", targets: ["Tracker"]),
         .executable(name: "rewrite-bench", targets: ["RewriteBench"]),
         .library(name: "Rewrite", targets: ["Rewrite"]),
+        .library(name: "Store", targets: ["Store"]),  // for Fuzz/
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),

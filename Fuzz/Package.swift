@@ -1,7 +1,8 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// libFuzzer targets for the pure core (Sources/Rewrite), kept out of the root package so
+// libFuzzer targets for the pure core (Sources/Rewrite) and the enrichment record's readers
+// (Sources/Store), kept out of the root package so
 // that a plain `swift build` there never needs libFuzzer. Build and run them with
 // `make fuzz` (scripts/fuzz.sh), which builds with
 //   swift build --package-path Fuzz --scratch-path .build-fuzz -Xswiftc -sanitize=fuzzer,address
@@ -10,9 +11,10 @@ import PackageDescription
 // `LLVMFuzzerRunDriver` (FuzzerMain.run) instead.
 
 let rewrite: Target.Dependency = .product(name: "Rewrite", package: "MailTrail")
+let store: Target.Dependency = .product(name: "Store", package: "MailTrail")
 
-func fuzzTarget(_ name: String) -> Target {
-    .executableTarget(name: name, dependencies: ["FuzzSupport", rewrite], path: name)
+func fuzzTarget(_ name: String, _ dependencies: [Target.Dependency] = [rewrite]) -> Target {
+    .executableTarget(name: name, dependencies: ["FuzzSupport"] + dependencies, path: name)
 }
 
 let package = Package(
@@ -27,6 +29,7 @@ let package = Package(
         fuzzTarget("FuzzQuotedPrintable"),
         fuzzTarget("FuzzBase64"),
         fuzzTarget("FuzzTokenDecode"),
+        fuzzTarget("FuzzEnrichmentLists", [store]),
     ],
     swiftLanguageModes: [.v5]
 )

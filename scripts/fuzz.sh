@@ -21,7 +21,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(FuzzMessageRewrite FuzzHTMLRewrite FuzzQuotedPrintable FuzzBase64 FuzzTokenDecode)
+[ ${#targets[@]} -gt 0 ] || targets=(FuzzMessageRewrite FuzzHTMLRewrite FuzzQuotedPrintable FuzzBase64 FuzzTokenDecode FuzzEnrichmentLists)
 config=${FUZZ_CONFIG:-release}
 scratch=.build-fuzz
 messages=Tests/Fixtures/corpus/messages
