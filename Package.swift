@@ -50,7 +50,7 @@ let package = Package(
 
         // Redis access, key schema, event model and the durable spool, shared by
         // the milter, the tracker and the CLI.
-        .target(name: "Store", dependencies: ["CHiredis", "CZlib"]),
+        .target(name: "Store", dependencies: ["CHiredis", "CZlib", "Rewrite"]),
 
         // The libmilter filter.
         .executableTarget(
