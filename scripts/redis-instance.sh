@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# A throwaway redis-server for MailTrail's tests, on 127.0.0.1 only, its files under DIR.
+# A throwaway redis-server for MailTrail's tests, on 127.0.0.1 only and on a Unix socket
+# (DIR/redis.sock unless --socket says where; mode 700), its files under DIR.
 #
-#   redis-instance.sh start DIR PORT [--aof]   start and wait until it answers PING
+#   redis-instance.sh start DIR PORT [--aof] [--socket PATH]
+#                                              start and wait until it answers PING
 #   redis-instance.sh stop DIR [PORT]          stop by the PID in DIR/redis.pid; safe to repeat
 #   redis-instance.sh status DIR               exit 0 when it runs
 #
@@ -48,10 +50,11 @@ answers() { [ "$(redis-cli -h 127.0.0.1 -p "$1" --no-auth-warning PING 2>/dev/nu
 cmd_start() {
     local port="${1:-}"; shift || true
     case "$port" in ''|*[!0-9]*) die "PORT must be a number";; esac
-    local aof=no
+    local aof=no socket="$DIR/redis.sock"
     while [ $# -gt 0 ]; do
         case "$1" in
             --aof) aof=yes; shift;;
+            --socket) [ $# -ge 2 ] || die "--socket needs a path"; socket="$2"; shift 2;;
             *) die "unknown option '$1'";;
         esac
     done
@@ -62,7 +65,7 @@ cmd_start() {
     redis-server --bind 127.0.0.1 --port "$port" --protected-mode yes \
         --daemonize yes --pidfile "$DIR/redis.pid" --logfile "$DIR/redis.log" \
         --dir "$DIR" --save "" --appendonly "$aof" --appendfsync everysec \
-        --databases 16 --unixsocket "" >/dev/null \
+        --databases 16 --unixsocket "$socket" --unixsocketperm 700 >/dev/null \
         || die "redis-server failed to start (see $DIR/redis.log)"
     wait_for "redis-server on 127.0.0.1:$port" answers "$port" \
         || die "redis-server does not answer (see $DIR/redis.log)"

@@ -67,7 +67,7 @@ extension Settings {
                   apply: { $0.recordSubject = try ConfigValue.boolean($1) }, current: { yesNo($0.recordSubject) }),
 
         // Redis and the spool.
-        Parameter(name: "redis_host", defaultValue: "127.0.0.1", summary: "Redis server address.",
+        Parameter(name: "redis_host", defaultValue: "127.0.0.1", summary: "Redis server address, or the path of its Unix socket (starting with `/`; `redis_port` is then unused).",
                   apply: { $0.redisHost = $1 }, current: { $0.redisHost }),
         Parameter(name: "redis_port", defaultValue: "6379", summary: "Redis server port.",
                   apply: { $0.redisPort = try ConfigValue.integer($1, in: 1...65535) }, current: { "\($0.redisPort)" }),

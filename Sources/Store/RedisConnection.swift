@@ -128,11 +128,15 @@ public final class RedisConnection {
 
     private func open() throws(RedisError) {
         let name = endpoint.description
-        guard (1...65535).contains(endpoint.port) else {
-            throw .connectFailed(endpoint: name, detail: "port \(endpoint.port) is out of range")
-        }
-        let created = endpoint.host.withCString { host in
-            redisConnectWithTimeout(host, Int32(endpoint.port), Self.makeTimeval(endpoint.connectTimeout))
+        let timeout = Self.makeTimeval(endpoint.connectTimeout)
+        let created: UnsafeMutablePointer<redisContext>?
+        if let path = endpoint.unixSocketPath {
+            created = path.withCString { redisConnectUnixWithTimeout($0, timeout) }
+        } else {
+            guard (1...65535).contains(endpoint.port) else {
+                throw .connectFailed(endpoint: name, detail: "port \(endpoint.port) is out of range")
+            }
+            created = endpoint.host.withCString { redisConnectWithTimeout($0, Int32(endpoint.port), timeout) }
         }
         guard let created else { throw .connectFailed(endpoint: name, detail: "out of memory") }
         if created.pointee.err != 0 {

@@ -4,14 +4,16 @@
 /// (the milter holds an SMTP transaction open, the tracker answers a pixel): a slow or dead
 /// Redis must cost at most that much before the caller falls back to its spool.
 public struct RedisEndpoint: Sendable, Equatable, CustomStringConvertible {
-    /// Host name or IP address (a name is resolved by the system resolver, outside the timeout).
+    /// Host name or IP address (a name is resolved by the system resolver, outside the timeout),
+    /// or the path of Redis' Unix socket when it starts with `/` (`port` is then unused): a
+    /// local Redis that only the users its socket's mode lets in can reach.
     public var host: String
     public var port: Int
     /// Sent with `AUTH` right after connecting when set (`redis_password` in the configuration).
     public var password: String?
     /// Database selected with `SELECT` right after connecting when not 0.
     public var db: Int
-    /// Upper bound for establishing the TCP connection.
+    /// Upper bound for establishing the connection.
     public var connectTimeout: Duration
     /// Upper bound for each socket read or write once connected (`SO_RCVTIMEO`/`SO_SNDTIMEO`).
     public var ioTimeout: Duration
@@ -32,6 +34,13 @@ public struct RedisEndpoint: Sendable, Equatable, CustomStringConvertible {
         self.ioTimeout = ioTimeout
     }
 
-    /// `host:port/db`, for messages and logs; never includes the password.
-    public var description: String { "\(host):\(port)/\(db)" }
+    /// The socket's path when ``host`` names a Unix socket.
+    public var unixSocketPath: String? { host.hasPrefix("/") ? host : nil }
+
+    /// `host:port/db` (`unix:path db N` for a socket), for messages and logs; never includes
+    /// the password.
+    public var description: String {
+        if let unixSocketPath { return "unix:\(unixSocketPath) db \(db)" }
+        return "\(host):\(port)/\(db)"
+    }
 }

@@ -44,6 +44,14 @@ import Rewrite
         }
     }
 
+    @Test func redisHostIsAnAddressOrASocketPath() throws {
+        let tcp = try Settings.parse("redis_host = redis.internal\nredis_port = 6380\nredis_db = 2", source: "f.conf").redisEndpoint
+        #expect(tcp.unixSocketPath == nil && tcp.description == "redis.internal:6380/2")
+        let socket = try Settings.parse("redis_host = /run/redis/redis-server.sock\nredis_db = 2", source: "f.conf").redisEndpoint
+        #expect(socket.unixSocketPath == "/run/redis/redis-server.sock")
+        #expect(socket.description == "unix:/run/redis/redis-server.sock db 2")
+    }
+
     @Test func typedValuesAndOverrides() throws {
         let s = try Settings.parse("""
             tracking_base_url = https://t.example.com/

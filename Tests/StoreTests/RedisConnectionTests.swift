@@ -251,6 +251,37 @@ import Glibc
         }
     }
 
+    @Test func unixSocketCarriesCommandsPipelinesAndReconnects() throws {
+        let server = try RedisServer()
+        defer { server.shutdown() }
+        let endpoint = server.socketEndpoint(connectTimeout: .seconds(10))
+        #expect(endpoint.unixSocketPath == server.socketPath)
+        #expect(endpoint.description == "unix:\(server.socketPath) db 0")
+        let redis = RedisConnection(endpoint: endpoint)
+        #expect(try redis.command(["SET", "k", "v"]) == .status("OK"))
+        #expect(try redis.pipeline([RedisCommand(redisArguments: ["GET", "k"]), RedisCommand(redisArguments: ["INCR", "n"])])
+                == [.bulk(Array("v".utf8)), .integer(1)])
+        // Over TCP the same server holds the same data.
+        #expect(try server.client().command(["GET", "k"]) == .bulk(Array("v".utf8)))
+        #expect(try redis.command(["CLIENT", "INFO"]).string?.contains("addr=\(server.socketPath)") == true)
+
+        // Killed, the socket file stays behind: connecting is refused at once, not timed out.
+        server.stop()
+        let (failure, seconds) = timedFailure { try redis.command(["PING"]) }
+        #expect(failure == .connectRefused(endpoint: endpoint.description))
+        #expect(seconds < 5)
+        try server.start()
+        #expect(try redis.command(["PING"]) == .status("PONG"))
+    }
+
+    @Test func missingUnixSocketIsAConnectivityFailure() {
+        let endpoint = RedisEndpoint(host: "/nonexistent/mailtrail-test/redis.sock")
+        let (failure, seconds) = timedFailure { try RedisConnection(endpoint: endpoint).command(["PING"]) }
+        #expect(failure == .connectFailed(endpoint: "unix:/nonexistent/mailtrail-test/redis.sock db 0", detail: "No such file or directory"))
+        #expect(failure?.isConnectivity == true)  // writes go to the spool until the socket appears
+        #expect(seconds < 1)
+    }
+
     @Test func endpointDescriptionHidesThePassword() {
         let endpoint = RedisEndpoint(host: "10.0.0.5", port: 6380, password: "hunter2", db: 4)
         #expect(endpoint.description == "10.0.0.5:6380/4")

@@ -4,9 +4,10 @@ import Store
 import Glibc
 #endif
 
-/// A throwaway `redis-server` child process on a free loopback port, for tests against a
-/// real server: `--save '' --appendonly no`, its own temporary `--dir`. It can be stopped
-/// and started again on the same port, and paused with SIGSTOP, for fault tests.
+/// A throwaway `redis-server` child process on a free loopback port and on a Unix socket in
+/// its directory, for tests against a real server: `--save '' --appendonly no`, its own
+/// temporary `--dir`. It can be stopped and started again on the same port, and paused with
+/// SIGSTOP, for fault tests.
 public final class RedisServer {
     public let port: Int
     public let directory: String
@@ -32,6 +33,14 @@ public final class RedisServer {
                       connectTimeout: connectTimeout, ioTimeout: ioTimeout)
     }
 
+    /// Its Unix socket (`--unixsocket`, mode 700).
+    public var socketPath: String { directory + "/redis.sock" }
+
+    /// An endpoint for the server's Unix socket, with short test timeouts.
+    public func socketEndpoint(connectTimeout: Duration = .milliseconds(200), ioTimeout: Duration = .milliseconds(200)) -> RedisEndpoint {
+        RedisEndpoint(host: socketPath, connectTimeout: connectTimeout, ioTimeout: ioTimeout)
+    }
+
     public var pid: Int32? { process?.pid }
 
     /// Starts (again) on the same port and waits until it answers PING (or asks for AUTH).
@@ -39,7 +48,8 @@ public final class RedisServer {
         guard process == nil else { return }
         let child = try SpawnedProcess("/usr/bin/redis-server", [
             "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-            "--dir", directory, "--logfile", directory + "/redis.log"] + extraArguments)
+            "--dir", directory, "--logfile", directory + "/redis.log",
+            "--unixsocket", socketPath, "--unixsocketperm", "700"] + extraArguments)
         process = child
         let deadline = Date(timeIntervalSinceNow: 5)
         let probe = RedisConnection(endpoint: endpoint())

@@ -253,21 +253,31 @@ class MailtrailCLI:
 
 
 class RedisServer:
-    """A redis-server on 127.0.0.1:port with its files in `directory`."""
+    """A redis-server on 127.0.0.1:port and on the Unix socket `socket_path`, with its files
+    in `directory`."""
 
     def __init__(self, directory: Path, port: int, aof: bool = False):
         self.directory = directory
         self.host = "127.0.0.1"
         self.port = port
         self.aof = aof
+        self._socket: Path | None = None
 
-    def start(self) -> "RedisServer":
+    def start(self, unixsocket: Path | None = None) -> "RedisServer":
+        """Starts (again); on the Unix socket `unixsocket` instead of directory/redis.sock."""
+        self._socket = unixsocket
         args = [SCRIPTS / "redis-instance.sh", "start", self.directory, self.port]
-        run(args + (["--aof"] if self.aof else []))
+        args += ["--aof"] if self.aof else []
+        args += ["--socket", unixsocket] if unixsocket else []
+        run(args)
         return self
 
     def stop(self) -> None:
         run([SCRIPTS / "redis-instance.sh", "stop", self.directory])
+
+    @property
+    def socket_path(self) -> Path:
+        return self._socket or self.directory / "redis.sock"
 
     @property
     def pid(self) -> int | None:
