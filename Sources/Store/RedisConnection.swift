@@ -126,11 +126,18 @@ public final class RedisConnection {
         return try outcome.get()
     }
 
+    /// The size of `sockaddr_un.sun_path`, its terminating NUL included.
+    static let maxSocketPathLength = MemoryLayout.size(ofValue: sockaddr_un().sun_path)
+
     private func open() throws(RedisError) {
         let name = endpoint.description
         let timeout = Self.makeTimeval(endpoint.connectTimeout)
         let created: UnsafeMutablePointer<redisContext>?
         if let path = endpoint.unixSocketPath {
+            // hiredis would cut a longer path to fit `sockaddr_un` and connect elsewhere.
+            guard path.utf8.count < Self.maxSocketPathLength else {
+                throw .connectFailed(endpoint: name, detail: "the socket path is longer than \(Self.maxSocketPathLength - 1) bytes")
+            }
             created = path.withCString { redisConnectUnixWithTimeout($0, timeout) }
         } else {
             guard (1...65535).contains(endpoint.port) else {

@@ -282,6 +282,14 @@ import Glibc
         #expect(seconds < 1)
     }
 
+    @Test func overlongUnixSocketPathIsRefusedNotCut() {
+        #expect(RedisConnection.maxSocketPathLength == 108)
+        let path = "/tmp/" + String(repeating: "s", count: 103)  // 108 bytes: no room for the NUL
+        #expect(throws: RedisError.connectFailed(endpoint: "unix:\(path) db 0", detail: "the socket path is longer than 107 bytes")) {
+            try RedisConnection(endpoint: RedisEndpoint(host: path)).command(["PING"])
+        }
+    }
+
     @Test func endpointDescriptionHidesThePassword() {
         let endpoint = RedisEndpoint(host: "10.0.0.5", port: 6380, password: "hunter2", db: 4)
         #expect(endpoint.description == "10.0.0.5:6380/4")
