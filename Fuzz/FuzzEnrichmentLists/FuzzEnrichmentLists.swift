@@ -7,11 +7,13 @@ import Store
 /// The tracker reads them, for every message an event belongs to, with its own reader
 /// instead of `JSONDecoder`: the record must hold exactly the strings `JSONDecoder` reads
 /// as a `[String]` from the same bytes, and refuse the field (``EnrichmentDecodingError``)
-/// exactly where `JSONDecoder` throws. Anything the milter writes reads back unchanged.
+/// exactly where `JSONDecoder` throws. The one difference is chosen: the reader takes JSON
+/// as UTF-8 only (RFC 8259 §8.1), so it refuses the texts `JSONDecoder` takes for UTF-16 or
+/// UTF-32. Anything the milter writes reads back unchanged.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
-    let foundation = try? JSONDecoder().decode([String].self, from: Data(bytes))
+    let foundation = readsAsUTF8(bytes) ? try? JSONDecoder().decode([String].self, from: Data(bytes)) : nil
 
     var fields = required
     fields["recipients"] = bytes
@@ -40,6 +42,13 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         require(read?.recipients == values && read?.tags == values, "\(values) does not read back as written")
     }
     return 0
+}
+
+/// False where `JSONDecoder` takes the bytes for UTF-16 or UTF-32: a byte-order mark of
+/// those, or a NUL among the first four bytes. UTF-8 JSON cannot start that way (a NUL is
+/// invalid anywhere in it; 0xFE and 0xFF are never UTF-8), so the reader must refuse them.
+private func readsAsUTF8(_ bytes: [UInt8]) -> Bool {
+    !(bytes.prefix(4).contains(0) || bytes.starts(with: [0xFF, 0xFE]) || bytes.starts(with: [0xFE, 0xFF]))
 }
 
 private let id = "0123456789abcdef0123456789abcdef"

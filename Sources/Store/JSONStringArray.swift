@@ -43,17 +43,25 @@ enum JSONStringArray {
 
     private static let hexDigits = Array("0123456789abcdef".utf8)
 
-    /// The strings of a JSON array of strings, as `JSONDecoder` reads a `[String]`: any
-    /// whitespace between tokens, every JSON escape (surrogate pairs joined), a comma after
-    /// the last string (JSONDecoder's one leniency here). Nil where `JSONDecoder` throws:
-    /// another JSON value, a bare control character, invalid UTF-8, a lone surrogate, text
-    /// after the array.
+    /// The strings of a JSON array of strings in UTF-8, as `JSONDecoder` reads a `[String]`:
+    /// a leading byte-order mark, any whitespace between tokens, every JSON escape (surrogate
+    /// pairs joined), a comma after the last string (JSONDecoder's one leniency here). Nil
+    /// where `JSONDecoder` throws: another JSON value, a bare control character, invalid
+    /// UTF-8, a lone surrogate, text after the array.
+    ///
+    /// One difference, by choice: `JSONDecoder` also guesses UTF-16 and UTF-32 (from a
+    /// byte-order mark or NUL bytes at the start), which this refuses. RFC 8259 §8.1 makes
+    /// UTF-8 JSON's only encoding between systems, and the milter writes nothing else.
     static func decode(_ bytes: [UInt8]) -> [String]? {
         bytes.withUnsafeBufferPointer { buffer in
             var reader = Reader(bytes: buffer)
+            if buffer.starts(with: byteOrderMark) { reader.position = byteOrderMark.count }
             return reader.array()
         }
     }
+
+    /// UTF-8's byte-order mark, which RFC 8259 lets a reader ignore and `JSONDecoder` does.
+    private static let byteOrderMark: [UInt8] = [0xEF, 0xBB, 0xBF]
 
     /// A cursor over the JSON text; every method returns nil at the first byte that does not fit.
     private struct Reader {

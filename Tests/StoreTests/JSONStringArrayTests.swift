@@ -55,6 +55,15 @@ import Testing
         JSONStringArray.decode(Array(text.utf8))
     }
 
+    /// What the reader must read: `JSONDecoder`'s strings, except where `JSONDecoder` takes
+    /// the bytes for UTF-16 or UTF-32 (a byte-order mark of those, or a NUL byte among the
+    /// first four), which the reader refuses by choice. UTF-8 JSON cannot start that way: a
+    /// NUL is invalid anywhere in it, and 0xFE and 0xFF are never UTF-8.
+    static func expected(_ text: [UInt8]) -> [String]? {
+        if text.prefix(4).contains(0) || text.starts(with: [0xFF, 0xFE]) || text.starts(with: [0xFE, 0xFF]) { return nil }
+        return try? JSONDecoder().decode([String].self, from: Data(text))
+    }
+
     @Test func readsWhatItWrites() {
         #expect(Self.decoded("[]") == [])
         #expect(Self.decoded(#"["a@x.test","b\"q@y.test"]"#) == ["a@x.test", #"b"q@y.test"#])
@@ -62,7 +71,7 @@ import Testing
         #expect(JSONStringArray.decode(JSONStringArray.encode(values)) == values)
     }
 
-    @Test func readsAnyValidSpelling() {
+    @Test func readsAnyValidSpelling() throws {
         #expect(Self.decoded(" \t\r\n[ \"a\" ,\n\"b\"\t] \n") == ["a", "b"])
         #expect(Self.decoded(#"["\/\b\f\n\r\t\"\\"]"#) == ["/\u{08}\u{0C}\n\r\t\"\\"])
         #expect(Self.decoded(#"["\u00e9\u00C9\u2028"]"#) == ["\u{E9}\u{C9}\u{2028}"])
@@ -70,6 +79,27 @@ import Testing
         // JSONDecoder reads a comma after the last element, and the tracker always read these with it.
         #expect(Self.decoded(#"["a",]"#) == ["a"])
         #expect(Self.decoded(#"[ "a" , ]"#) == ["a"])
+        // A UTF-8 byte-order mark is skipped, as JSONDecoder skips it; only at the start.
+        let marked: [UInt8] = [0xEF, 0xBB, 0xBF] + Array(#"["a"]"#.utf8)
+        #expect(JSONStringArray.decode(marked) == ["a"])
+        #expect(try JSONDecoder().decode([String].self, from: Data(marked)) == ["a"])
+        #expect(JSONStringArray.decode(Array(" ".utf8) + marked) == nil)
+        #expect(JSONStringArray.decode([0xEF, 0xBB, 0xBF]) == nil)
+    }
+
+    /// JSONDecoder guesses UTF-16 and UTF-32 and reads these; the reader takes JSON as UTF-8
+    /// only (RFC 8259 §8.1), so it refuses them, and the tracker reports the field as invalid.
+    @Test func refusesOtherEncodingsThatJSONDecoderGuesses() throws {
+        let text = #"["a@x.test"]"#
+        let utf16LE = text.utf16.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }
+        let utf16BE = text.utf16.flatMap { [UInt8($0 >> 8), UInt8($0 & 0xFF)] }
+        let utf32LE = text.unicodeScalars.flatMap { [UInt8($0.value & 0xFF), 0, 0, 0] }
+        let utf32BE = text.unicodeScalars.flatMap { [0, 0, 0, UInt8($0.value & 0xFF)] }
+        for bytes in [utf16LE, utf16BE, [0xFF, 0xFE] + utf16LE, [0xFE, 0xFF] + utf16BE, utf32LE, utf32BE] {
+            #expect(try JSONDecoder().decode([String].self, from: Data(bytes)) == ["a@x.test"], "\(bytes)")
+            #expect(JSONStringArray.decode(bytes) == nil, "\(bytes)")
+            #expect(Self.expected(bytes) == nil, "\(bytes)")
+        }
     }
 
     @Test(arguments: [
@@ -92,14 +122,15 @@ import Testing
         }
     }
 
-    /// Seeded random texts built from JSON's pieces (most of them broken somewhere): the
-    /// reader accepts exactly what JSONDecoder accepts, with the same strings.
+    /// Seeded random texts built from JSON's pieces (most of them broken somewhere, some
+    /// starting with a byte-order mark or a NUL): the reader accepts exactly what JSONDecoder
+    /// accepts as UTF-8, with the same strings.
     @Test func agreesWithJSONDecoderOnRandomTexts() {
         let pieces: [[UInt8]] = [
             "[", "]", ",", "\"", "\\", " ", "\t", "\n", "\r", "a", "Z", "@", "/", "0", "e9", "D83D", "DE00",
             "\\u", "\\n", "\\/", "\\\"", "\\ud83d", "\\ude00", "\\u00e9", "\\u0000", "null", "1", "{", "}", ":",
-            "\u{E9}", "\u{2028}", "\u{1F600}", "\u{7F}",
-        ].map { Array($0.utf8) } + [[0x00], [0x01], [0x1F], [0x80], [0xC3], [0xFF], [0xED, 0xA0, 0x80]]
+            "\u{E9}", "\u{2028}", "\u{1F600}", "\u{7F}", "\u{FEFF}",
+        ].map { Array($0.utf8) } + [[0x00], [0x01], [0x1F], [0x80], [0xC3], [0xFE], [0xFF], [0xED, 0xA0, 0x80]]
         var random = SeededGenerator(seed: 0x5245_4144)
         var accepted = 0
         for round in 0..<20_000 {
@@ -116,9 +147,9 @@ import Testing
                 text = Array("[\"".utf8) + (0..<Int.random(in: 0...8, using: &random)).flatMap { _ in pieces.randomElement(using: &random)! }
                 if Bool.random(using: &random) { text += Array("\"]".utf8) }
             }
+            if round % 5 == 0 { text.insert(contentsOf: pieces.randomElement(using: &random)!, at: 0) }
             let ours = JSONStringArray.decode(text)
-            let foundation = try? JSONDecoder().decode([String].self, from: Data(text))
-            #expect(ours == foundation, "\(text)")
+            #expect(ours == Self.expected(text), "\(text)")
             if ours != nil { accepted += 1 }
         }
         #expect(accepted > 4_000, "the random texts should include plenty of valid ones")
