@@ -6,6 +6,8 @@ import Store
 ///
 /// A hash that is absent, expired, or holds only the tracker's own counters (the milter's
 /// write still spooled) gives an event without recipient, campaign, etc.; it is still recorded.
+/// So does a hash the milter's fields are in but that cannot be read (``Message/unreadable``),
+/// which the writer reports.
 public enum EventAssembler {
     /// What every event of one message shares, decoded once per batch rather than per event.
     public struct Message: Sendable {
@@ -13,6 +15,9 @@ public enum EventAssembler {
         public let trackingID: String
         /// The enrichment record; nil when the hash is absent or not a milter record.
         public let record: EnrichmentRecord?
+        /// Why the hash holds fields besides the tracker's counters yet gives no record
+        /// (a field missing or not in its format: written by hand, or by another program).
+        public let unreadable: EnrichmentDecodingError?
         /// The lower-cased domain of the record's single recipient.
         public let recipientDomain: String?
 
@@ -20,9 +25,23 @@ public enum EventAssembler {
         public init(trackingID: TrackingID, enrichment: [String: [UInt8]]?) {
             let hex = trackingID.hex
             self.trackingID = hex
-            record = enrichment.flatMap { try? EnrichmentRecord(trackingID: hex, fields: $0) }
+            var unreadable: EnrichmentDecodingError?
+            if let enrichment, enrichment.keys.contains(where: { !Self.trackerFields.contains($0) }) {
+                do throws(EnrichmentDecodingError) {
+                    record = try EnrichmentRecord(trackingID: hex, fields: enrichment)
+                } catch {
+                    record = nil
+                    unreadable = error
+                }
+            } else {
+                record = nil
+            }
+            self.unreadable = unreadable
             recipientDomain = record?.singleRecipient.flatMap(TrackingEvent.domain(of:))
         }
+
+        /// The fields the tracker itself writes, which alone make no milter record.
+        static let trackerFields: Set<String> = Set([EnrichmentField.opens, .clicks, .firstOpenAt, .firstClickAt].map(\.rawValue))
     }
 
     /// The event for `pending`.

@@ -21,8 +21,9 @@ public struct EventTransaction: Sendable {
     public enum Outcome: Equatable, Sendable {
         /// The transaction ran. `written` events reached the stream; `failures` holds the error
         /// messages of commands Redis refused at run time (e.g. `WRONGTYPE` on a key someone
-        /// overwrote), whose effect is lost.
-        case applied(written: Int, failures: [String])
+        /// overwrote), whose effect is lost; `unreadable` tells of the enrichment hashes that
+        /// could not be read, whose events were written without enrichment.
+        case applied(written: Int, failures: [String], unreadable: UnreadableEnrichment)
         /// The progress mark shows this batch already ran; nothing was written.
         case alreadyApplied
         /// Redis could not take the batch now. `uncertain` is true when the connection failed
@@ -30,6 +31,17 @@ public struct EventTransaction: Sendable {
         case transient(RedisError, uncertain: Bool)
         /// Redis refused to queue a command as invalid: the batch can never run and was dropped.
         case rejected(String)
+    }
+
+    /// The enrichment hashes of a batch that hold more than the tracker's counters but give
+    /// no record (``EventAssembler/Message/unreadable``).
+    public struct UnreadableEnrichment: Equatable, Sendable {
+        /// One per hash: `mt:msg:<id>: why`.
+        public var hashes: [String] = []
+        /// The batch's events of those messages, written without enrichment.
+        public var events = 0
+
+        public init() {}
     }
 
     public let schema: KeySchema
@@ -60,7 +72,7 @@ public struct EventTransaction: Sendable {
     ///     sequence numbers stay above it.
     public func apply(_ batch: EventBatch, on connection: RedisConnection, checkProgress: Bool,
                       observedProgress: inout UInt64) -> Outcome {
-        if batch.events.isEmpty { return .applied(written: 0, failures: []) }
+        if batch.events.isEmpty { return .applied(written: 0, failures: [], unreadable: UnreadableEnrichment()) }
         let endpoint = connection.endpoint.description
         // The batch's messages, each once, in order of first appearance; events point at theirs.
         var messageIndex: [TrackingID: Int] = [:]
@@ -139,8 +151,18 @@ public struct EventTransaction: Sendable {
 
             // Round trip 2: the transaction. `first` follows from what was read (WATCH keeps it
             // true until EXEC); counters are added up per message and kind.
+            var unreadable = UnreadableEnrichment()
+            var unreadableMessages: Set<Int> = []
             let templates = trackingIDs.indices.map {
-                EventJSONTemplate(message: EventAssembler.Message(trackingID: trackingIDs[$0], enrichment: enrichment[$0]))
+                let message = EventAssembler.Message(trackingID: trackingIDs[$0], enrichment: enrichment[$0])
+                if let problem = message.unreadable {
+                    unreadable.hashes.append("\(keys[$0]): \(problem)")
+                    unreadableMessages.insert($0)
+                }
+                return EventJSONTemplate(message: message)
+            }
+            if !unreadableMessages.isEmpty {
+                unreadable.events = eventMessages.count { unreadableMessages.contains($0) }
             }
             // Per message: whether its first open / first click is taken (in Redis or by an
             // earlier event of this batch).
@@ -221,7 +243,7 @@ public struct EventTransaction: Sendable {
             case .array(let results):
                 for result in results { if let message = result.errorMessage { failures.append(message) } }
                 let written = xaddPositions.filter { results.indices.contains($0) && results[$0].errorMessage == nil }.count
-                return .applied(written: written, failures: failures)
+                return .applied(written: written, failures: failures, unreadable: unreadable)
             case .null:
                 continue  // a watched hash changed: read again
             case .error(let message):

@@ -53,6 +53,8 @@ public final class EventWriter: @unchecked Sendable {
     private let redisConfigTrouble: LogThrottle
     /// Hits the request handlers spooled because the queue was full.
     private let queueTrouble: LogThrottle
+    /// Enrichment hashes that cannot be read (a popular message's would otherwise be said per batch).
+    private let recordTrouble: LogThrottle
     /// Seconds between two log lines about the same lasting trouble.
     public static let reminderInterval = 60.0
 
@@ -87,6 +89,7 @@ public final class EventWriter: @unchecked Sendable {
         spoolTrouble = LogThrottle(interval: Self.reminderInterval)
         redisConfigTrouble = LogThrottle(interval: Self.reminderInterval)
         queueTrouble = LogThrottle(interval: Self.reminderInterval)
+        recordTrouble = LogThrottle(interval: Self.reminderInterval)
     }
 
     /// Asks Redis once, so that a wrong `redis_password` is said at start rather than at the
@@ -270,9 +273,10 @@ public final class EventWriter: @unchecked Sendable {
         let outcome = transaction.apply(batch, on: connection, checkProgress: false, observedProgress: &observed)
         lastSequence = max(lastSequence, observed)
         switch outcome {
-        case .applied(let written, let failures):
+        case .applied(let written, let failures, let unreadable):
             metrics.eventsWritten.increment(by: Int64(written))
             report(failures: failures, events: batch.events.count, written: written)
+            report(unreadable)
             redisRecovered()
         case .alreadyApplied:
             break  // not checked for direct batches
@@ -338,10 +342,11 @@ public final class EventWriter: @unchecked Sendable {
                 lastSequence = max(lastSequence, observed)
                 orderLock.unlock()
                 switch outcome {
-                case .applied(let written, let failures):
+                case .applied(let written, let failures, let unreadable):
                     metrics.eventsReplayed.increment(by: Int64(written))
                     replayed += written
                     report(failures: failures, events: batch.events.count, written: written)
+                    report(unreadable)
                 case .alreadyApplied:
                     // Its events are in the stream (the transaction ran, only its reply was
                     // lost): counted as replayed, so that spooled = replayed + lost once drained.
@@ -414,6 +419,15 @@ public final class EventWriter: @unchecked Sendable {
         if written < events { metrics.eventsLost.increment(by: Int64(events - written)) }
         logger.error("Redis refused commands of an event batch", metadata: [
             "failures": "\(failures.count)", "first": "\(failures[0])", "events-lost": "\(events - written)"])
+    }
+
+    private func report(_ unreadable: EventTransaction.UnreadableEnrichment) {
+        guard let first = unreadable.hashes.first else { return }
+        metrics.eventsUnenriched.increment(by: Int64(unreadable.events))
+        guard let unreported = recordTrouble.occurrence() else { return }
+        let note = LogThrottle.note(unreported: unreported, "time")
+        logger.warning("cannot read the enrichment record \(first); its events are written without enrichment\(note)", metadata: [
+            "records-in-batch": "\(unreadable.hashes.count)", "events-in-batch": "\(unreadable.events)"])
     }
 
     private func redisFailed(_ error: RedisError) {

@@ -13,6 +13,7 @@ import Prometheus
 /// | `mailtrail_tracker_redis_errors_total` | counter | failed Redis round trips and refused commands |
 /// | `mailtrail_tracker_redis_config_errors_total` | counter | Redis refusals caused by the configuration (`redis_password`, `redis_db`) |
 /// | `mailtrail_tracker_spool_write_errors_total` | counter | failed spool appends (disk full, I/O errors) |
+/// | `mailtrail_tracker_events_unenriched_total` | counter | events written without enrichment because their message's hash could not be read |
 /// | `mailtrail_tracker_event_queue_depth` | gauge | hits waiting in memory for the writer (queue and overflow) |
 /// | `mailtrail_tracker_spool_bytes` | gauge | bytes waiting in the spool |
 ///
@@ -30,6 +31,7 @@ public final class TrackerMetrics: Sendable {
     public let redisErrors: Counter
     public let redisConfigErrors: Counter
     public let spoolWriteErrors: Counter
+    public let eventsUnenriched: Counter
     private let queueDepth: Gauge
     private let spoolBytes: Gauge
 
@@ -61,6 +63,7 @@ public final class TrackerMetrics: Sendable {
         redisErrors = registry.makeCounter(descriptor: descriptor("redis_errors", "total", "Failed Redis round trips and refused commands."), labels: [])
         redisConfigErrors = registry.makeCounter(descriptor: descriptor("redis_config_errors", "total", "Redis refusals caused by the configuration (redis_password, redis_db)."), labels: [])
         spoolWriteErrors = registry.makeCounter(descriptor: descriptor("spool_write_errors", "total", "Failed spool appends (disk full, I/O errors)."), labels: [])
+        eventsUnenriched = registry.makeCounter(descriptor: descriptor("events_unenriched", "total", "Events written without enrichment because their message's hash could not be read."), labels: [])
         queueDepth = registry.makeGauge(descriptor: descriptor("event_queue", "depth", "Hits waiting in memory for the writer."), labels: [])
         spoolBytes = registry.makeGauge(descriptor: descriptor("spool", "bytes", "Bytes waiting in the spool."), labels: [])
     }

@@ -46,6 +46,28 @@ import Testing
         }
     }
 
+    /// Only a hash with more than the tracker's counters is expected to decode; when it does
+    /// not, the message says why.
+    @Test func aHashThatDoesNotDecodeIsUnreadable() {
+        let id = TrackingID(hex: "00112233445566778899aabbccddeeff")!
+        for enrichment in [nil, [:], ["opens": Array("3".utf8), "first_click_at": Array("1".utf8)]] as [[String: [UInt8]]?] {
+            let message = EventAssembler.Message(trackingID: id, enrichment: enrichment)
+            #expect(message.record == nil && message.unreadable == nil)
+        }
+        #expect(EventAssembler.Message(trackingID: id, enrichment: Self.enrichment).unreadable == nil)
+        var broken = Self.enrichment
+        broken["tags"] = Array("promo".utf8)
+        var message = EventAssembler.Message(trackingID: id, enrichment: broken)
+        #expect(message.record == nil && message.recipientDomain == nil)
+        #expect(message.unreadable == .invalidField("tags", "promo"))
+        broken = Self.enrichment
+        broken["sender"] = nil
+        message = EventAssembler.Message(trackingID: id, enrichment: broken)
+        #expect(message.unreadable == .missingField("sender"))
+        message = EventAssembler.Message(trackingID: id, enrichment: ["opens": Array("1".utf8), "note": Array("x".utf8)])
+        #expect(message.unreadable == .missingField("recipients"))
+    }
+
     @Test func unsubscribeIsAClickEvent() {
         let event = EventAssembler.event(for: Self.pending(.unsubscribe, destination: "https://x.test/u"), enrichment: nil, first: true)
         #expect(event.event == .clicked)

@@ -401,14 +401,14 @@ import Testing
             kind: .open, trackingID: F.trackingID, timestamp: 1_700_000_000, ip: "192.0.2.1", userAgent: "ua"))])
         let connection = RedisConnection(endpoint: redis.endpoint())
         var progress: UInt64 = 0
-        #expect(transaction.apply(batch, on: connection, checkProgress: false, observedProgress: &progress) == .applied(written: 1, failures: []))
+        #expect(transaction.apply(batch, on: connection, checkProgress: false, observedProgress: &progress) == .applied(written: 1, failures: [], unreadable: .init()))
         #expect(progress == 0)
         // The same batch again, as a replay after a lost EXEC reply would send it.
         #expect(transaction.apply(batch, on: connection, checkProgress: true, observedProgress: &progress) == .alreadyApplied)
         #expect(progress == 500)
         var later = batch
         later.sequence = 501
-        #expect(transaction.apply(later, on: connection, checkProgress: true, observedProgress: &progress) == .applied(written: 1, failures: []))
+        #expect(transaction.apply(later, on: connection, checkProgress: true, observedProgress: &progress) == .applied(written: 1, failures: [], unreadable: .init()))
         #expect(try redis.client().command(["XLEN", "mt:events"]) == .integer(2))
         #expect(try redis.client().command(["HGET", "mt:tracker:applied", "test:/spool"]) == .bulk(Array("501".utf8)))
         // The connection is usable afterwards (no WATCH left behind).
@@ -428,7 +428,7 @@ import Testing
             ids += events.map(\.id)
             let batch = EventBatch(sequence: UInt64(sequence), events: events)
             #expect(transaction.apply(batch, on: connection, checkProgress: false, observedProgress: &progress)
-                    == .applied(written: 600, failures: []))
+                    == .applied(written: 600, failures: [], unreadable: .init()))
         }
         let client = redis.client()
         // 3 000 events added; approximate trimming drops whole stream nodes (at most 100
@@ -453,13 +453,52 @@ import Testing
             kind: .open, trackingID: F.trackingID, timestamp: 1_700_000_000, ip: "192.0.2.1", userAgent: "ua"))])
         var progress: UInt64 = 0
         let outcome = transaction.apply(batch, on: RedisConnection(endpoint: redis.endpoint()), checkProgress: false, observedProgress: &progress)
-        guard case .applied(let written, let failures) = outcome else {
+        guard case .applied(let written, let failures, let unreadable) = outcome else {
             Issue.record("unexpected outcome \(outcome)")
             return
         }
         #expect(written == 1)
         #expect(failures.count == 3 && failures.allSatisfy { $0.hasPrefix("WRONGTYPE") })  // HGETALL, HINCRBY, HSETNX
+        #expect(unreadable == .init())  // no hash to read: not a record that failed to decode
         #expect(try redis.client().command(["XLEN", "mt:events"]) == .integer(1))
+    }
+
+    /// A hash with the milter's fields that does not decode (edited by hand, or written by
+    /// another program): its events are still written, without enrichment, and counted and
+    /// logged as such; its counters still count. A hash of the tracker's counters alone (the
+    /// milter's record still spooled) is normal and not reported.
+    @Test func anUnreadableEnrichmentRecordIsReportedAndItsEventsStillWritten() throws {
+        let redis = try RedisServer()
+        defer { redis.shutdown() }
+        let tracker = try TrackerHarness(redis: redis)
+        defer { tracker.stop() }
+        let key = "mt:msg:" + F.trackingID.hex
+        _ = try redis.client().command(["HSET", key, "sender", "news@shop.test", "recipients", "alice@example.org",
+                                        "sent_at", "1700000000", "links", "2", "campaign", "spring-24"])
+        let other = TrackingID(hex: "ffeeddccbbaa99887766554433221100")!
+        _ = try redis.client().command(["HSET", "mt:msg:" + other.hex, "opens", "4", "first_open_at", "1700000001"])
+
+        let connection = try tracker.connect()
+        #expect(try connection.get(F.pixelPath()).status == 200)
+        #expect(try connection.get(F.clickPath("https://shop.test/a")).status == 302)
+        #expect(try connection.get(F.pixelPath(id: other)).status == 200)
+        #expect(try tracker.waitForStream(length: 3) == 3)
+        let events = try tracker.events()
+        #expect(events.allSatisfy { $0.recipient == nil && $0.campaign == nil })
+        #expect(events.map(\.first) == [true, true, false])
+        #expect(try tracker.metric("mailtrail_tracker_events_unenriched_total", reaching: 2) == 2)
+        #expect(try tracker.metric("mailtrail_tracker_events_written_total", reaching: 3) == 3)
+        let hash = try tracker.hash(F.trackingID.hex)
+        #expect(hash["opens"] == "1" && hash["clicks"] == "1" && hash["recipients"] == "alice@example.org")
+        // Said once (then at most once a minute), however many batches meet it.
+        for _ in 0..<5 { #expect(try connection.get(F.pixelPath()).status == 200) }
+        #expect(try tracker.waitForStream(length: 8) == 8)
+        #expect(try tracker.metric("mailtrail_tracker_events_unenriched_total", reaching: 7) == 7)
+        #expect(tracker.log.lines.filter { $0.contains("cannot read the enrichment record") } == [
+            "warning: cannot read the enrichment record \(key): enrichment field recipients has an invalid value: "
+                + "alice@example.org; its events are written without enrichment",
+        ])
+        #expect(!tracker.log.lines.contains { $0.contains(other.hex) })
     }
 
     /// A timestamp as JSONEncoder writes it.

@@ -262,6 +262,7 @@ import Testing
                 "mailtrail_tracker_redis_errors_total 0",
                 "mailtrail_tracker_redis_config_errors_total 0",
                 "mailtrail_tracker_spool_write_errors_total 0",
+                "mailtrail_tracker_events_unenriched_total 0",
                 "mailtrail_tracker_event_queue_depth 0.0",
                 "mailtrail_tracker_spool_bytes 0.0",
                 "# HELP mailtrail_tracker_requests_total HTTP answers by route and status.",

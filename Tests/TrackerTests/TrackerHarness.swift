@@ -109,6 +109,17 @@ final class TrackerHarness {
         }
         return nil
     }
+
+    /// The metric once it reads `value`, or its last reading after `timeout` seconds: the
+    /// writer counts just after Redis answers, so a reader that saw the stream can be first.
+    func metric(_ line: String, reaching value: Double, timeout: Double = 10) throws -> Double? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            let reading = try metric(line)
+            if reading == value || Date() > deadline { return reading }
+            usleep(10_000)
+        }
+    }
 }
 
 /// Collects log lines as `<level>: <message>`.
