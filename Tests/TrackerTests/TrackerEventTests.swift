@@ -186,14 +186,12 @@ import Testing
         for n in 0..<20 {
             #expect(try connection.get(F.clickPath("https://shop.test/\(n)", index: UInt32(n))).status == 302)
         }
-        let deadline = Date(timeIntervalSinceNow: 5)
-        while try tracker.metric("mailtrail_tracker_events_spooled_total") != 20, Date() < deadline { usleep(20_000) }
-        #expect(try tracker.metric("mailtrail_tracker_events_spooled_total") == 20)
+        #expect(try tracker.metric("mailtrail_tracker_events_spooled_total", reaching: 20, timeout: 5) == 20)
         #expect(try tracker.metric("mailtrail_tracker_spool_bytes") ?? 0 > 0)
         try redis.start()
         #expect(try tracker.waitForStream(length: 20) == 20)
         #expect(try tracker.events().map(\.linkIndex) == (0..<20).map { $0 })  // in order
-        #expect(try tracker.metric("mailtrail_tracker_events_replayed_total") == 20)
+        #expect(try tracker.metric("mailtrail_tracker_events_replayed_total", reaching: 20) == 20)
     }
 
     @Test func aFullQueueSpillsToTheSpoolAndNothingIsLost() throws {
@@ -385,9 +383,7 @@ import Testing
 
         let tracker = try TrackerHarness(redis: redis, spoolDirectory: directory)
         defer { tracker.stop() }
-        let deadline = Date(timeIntervalSinceNow: 20)
-        while try tracker.metric("mailtrail_tracker_events_replayed_total") != 3, Date() < deadline { usleep(20_000) }
-        #expect(try tracker.metric("mailtrail_tracker_events_replayed_total") == 3)
+        #expect(try tracker.metric("mailtrail_tracker_events_replayed_total", reaching: 3, timeout: 20) == 3)
         #expect(try tracker.metric("mailtrail_tracker_spool_bytes") == 0)
         #expect(try tracker.metric("mailtrail_tracker_events_lost_total") == 0)
         #expect(try tracker.streamLength() == 0)  // not applied a second time

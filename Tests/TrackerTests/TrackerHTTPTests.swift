@@ -248,6 +248,8 @@ import Testing
             _ = try connection.get("/c/bad")
             _ = try connection.get("/x", method: "POST")
             try tracker.waitForStream(length: 3)
+            // The writer counts just after Redis answers: wait for it, then read them all.
+            #expect(try tracker.metric("mailtrail_tracker_events_written_total", reaching: 3) == 3)
             let text = String(decoding: try connection.get("/metrics").body, as: UTF8.self)
             for line in [
                 #"mailtrail_tracker_requests_total{route="open",status="200"} 2"#,
