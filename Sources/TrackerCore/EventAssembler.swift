@@ -25,18 +25,19 @@ public enum EventAssembler {
         public init(trackingID: TrackingID, enrichment: [String: [UInt8]]?) {
             let hex = trackingID.hex
             self.trackingID = hex
-            var unreadable: EnrichmentDecodingError?
-            if let enrichment, enrichment.keys.contains(where: { !Self.trackerFields.contains($0) }) {
+            if let enrichment {
                 do throws(EnrichmentDecodingError) {
                     record = try EnrichmentRecord(trackingID: hex, fields: enrichment)
+                    unreadable = nil
                 } catch {
                     record = nil
-                    unreadable = error
+                    // The tracker's counters alone are no milter record, and not a fault.
+                    unreadable = enrichment.keys.allSatisfy(Self.trackerFields.contains) ? nil : error
                 }
             } else {
                 record = nil
+                unreadable = nil
             }
-            self.unreadable = unreadable
             recipientDomain = record?.singleRecipient.flatMap(TrackingEvent.domain(of:))
         }
 
