@@ -88,7 +88,8 @@ enum JSONStringArray {
             return position == bytes.count ? values : nil
         }
 
-        /// A string token; unescaped runs are copied in one piece.
+        /// A string token; unescaped runs are copied in one piece, and a string without
+        /// escapes is made from the text directly.
         mutating func string() -> String? {
             guard take(UInt8(ascii: "\"")) else { return nil }
             var utf8: [UInt8] = []
@@ -96,8 +97,11 @@ enum JSONStringArray {
             while position < bytes.count {
                 let byte = bytes[position]
                 if byte == UInt8(ascii: "\"") {
-                    utf8.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<position]))
+                    let run = UnsafeBufferPointer(rebasing: bytes[runStart..<position])
                     position += 1
+                    // Without escapes (nothing gathered yet), straight from the text.
+                    if utf8.isEmpty { return String(validating: run, as: UTF8.self) }
+                    utf8.append(contentsOf: run)
                     return String(validating: utf8, as: UTF8.self)
                 }
                 if byte < 0x20 { return nil }
