@@ -48,7 +48,8 @@ bench: deps
 clean:
 	rm -rf .build
 
-# Coverage-guided fuzzing of the pure core (Fuzz/, libFuzzer + AddressSanitizer): every
+# Coverage-guided fuzzing of the pure core, the enrichment reader and the tracker's HTTP head
+# reader (Fuzz/, libFuzzer + AddressSanitizer): every
 # target for SECONDS seconds, one at a time; fails on any crash or broken invariant and
 # keeps the input under .build-fuzz/crashes/<target>/.
 .PHONY: fuzz sanitize

@@ -11,6 +11,7 @@ let package = Package(
         .executable(name: "rewrite-bench", targets: ["RewriteBench"]),
         .library(name: "Rewrite", targets: ["Rewrite"]),
         .library(name: "Store", targets: ["Store"]),  // for Fuzz/
+        .library(name: "TrackerCore", targets: ["TrackerCore"]),  // for Fuzz/
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),

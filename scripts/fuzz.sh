@@ -21,12 +21,14 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(FuzzMessageRewrite FuzzHTMLRewrite FuzzQuotedPrintable FuzzBase64 FuzzTokenDecode FuzzEnrichmentLists)
+[ ${#targets[@]} -gt 0 ] || targets=(FuzzMessageRewrite FuzzHTMLRewrite FuzzQuotedPrintable FuzzBase64 FuzzTokenDecode FuzzEnrichmentLists FuzzRequestHead)
 config=${FUZZ_CONFIG:-release}
 scratch=.build-fuzz
 messages=Tests/Fixtures/corpus/messages
 
-build=(swift build --package-path Fuzz --scratch-path "$scratch" -c "$config" -Xswiftc -sanitize=fuzzer,address)
+# -enable-testing lets FuzzRequestHead reach the tracker's internal HTTP head reader.
+build=(swift build --package-path Fuzz --scratch-path "$scratch" -c "$config" -Xswiftc -sanitize=fuzzer,address
+       -Xswiftc -enable-testing)
 mkdir -p "$scratch/logs"
 echo "fuzz: building: ${build[*]}"
 if ! "${build[@]}" >"$scratch/logs/build.log" 2>&1; then
@@ -57,6 +59,8 @@ for t in "${targets[@]}"; do
             Fuzz/extract-html-seeds.py "$scratch/seeds/$t" "$messages"/*.eml
             seeds+=("$scratch/seeds/$t")
             options+=(-max_len=32768 -dict=Fuzz/dictionaries/html.dict) ;;
+        FuzzRequestHead)
+            options+=(-max_len=4096 -dict=Fuzz/dictionaries/http.dict) ;;
         *)
             options+=(-max_len=8192) ;;
     esac

@@ -5,9 +5,10 @@ import Rewrite
 /// a ``RequestHead``, in a single pass over its lines, in place of NIO's general-purpose
 /// decoder (which builds a `String` for every header name and value).
 ///
-/// What is accepted (RFC 9112, as NIO's llhttp-based decoder accepted it before):
-/// - lines end in LF, with or without a CR before it; empty lines before the request line are
-///   skipped; a CR anywhere else is refused.
+/// What is accepted (RFC 9112; `FuzzRequestHead` checks it against NIO's llhttp-based decoder,
+/// which it replaced, and lists where the two differ by choice):
+/// - lines end in LF, with or without a CR before it (RFC 9112 §2.2 allows a bare LF; llhttp
+///   does not); empty lines before the request line are skipped; a CR anywhere else is refused.
 /// - request line: a method token, one space, a request target of visible ASCII or bytes
 ///   above 0x7F, one space, `HTTP/1.0` or `HTTP/1.1`. The target's form is the router's
 ///   business (an unknown one is a 404).
