@@ -12,8 +12,8 @@ import NIOHTTP1
 /// there too, with the same method, target, version, keep-alive, `User-Agent`, `X-Real-IP`
 /// and `X-Forwarded-For`. Where llhttp expects a body (or an upgrade) after a head, the
 /// tracker must stop reading the connection after it (``RequestHead/endsStream``): otherwise
-/// the bytes of a body would be taken for further requests. Where the tracker refuses a head
-/// (400), llhttp must refuse it as well.
+/// the bytes of a body would be taken for further requests. The tracker may be stricter than
+/// llhttp (400), but not with a head in the plain form a client writes.
 ///
 /// Differences by choice:
 /// - the tracker also ends lines with a bare LF, as RFC 9112 §2.2 allows, where NIO's llhttp
