@@ -27,6 +27,8 @@ let package = Package(
         .systemLibrary(name: "CMilter", pkgConfig: "milter", providers: [.apt(["libmilter-dev"])]),
         .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
         .systemLibrary(name: "CSched"),
+        // Buffered socket reads for libmilter, hooked into its own calls only (see its header).
+        .target(name: "CLibmilterIO"),
 
         // The pure core: bytes in, bytes out. No I/O, no globals.
         .target(
@@ -57,7 +59,7 @@ let package = Package(
         .executableTarget(
             name: "Milter",
             dependencies: [
-                "CMilter", "Rewrite", "Config", "Store", "Daemon", "MetricsHTTP",
+                "CMilter", "CLibmilterIO", "Rewrite", "Config", "Store", "Daemon", "MetricsHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -119,6 +121,7 @@ let package = Package(
         // Test fixtures shared by the test targets: a throwaway redis-server, free ports, temp dirs.
         .target(name: "TestSupport", dependencies: ["Store"], path: "Tests/TestSupport"),
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
+        .testTarget(name: "LibmilterIOTests", dependencies: ["CLibmilterIO", "CMilter"]),
         .testTarget(
             name: "DaemonTests",
             dependencies: [

@@ -82,6 +82,7 @@ struct MilterRunner {
         if let metricsServer { started["metrics"] = "\(ConfigValue.hostPortText((metricsServer.host, metricsServer.port)))" }
         log.info("starting", metadata: started)
 
+        LibmilterReads.install(log: log)
         let engine = LibmilterThread()
         engine.start()
         var reason = "libmilter stopped"
@@ -110,7 +111,8 @@ struct MilterRunner {
         metricsServer?.stop()
         filter.stop()
         pid?.remove()
-        log.info("stopped")
+        let reads = LibmilterReads.counts
+        log.info("stopped", metadata: ["libmilter_socket_reads": "\(reads.socket)", "libmilter_buffered_reads": "\(reads.buffered)"])
         exit(engine.finished && engine.result != MI_SUCCESS ? 1 : 0)
     }
 

@@ -175,6 +175,26 @@ def test_sigterm_lets_the_message_in_flight_finish(milter, redis_server, postfix
         < log.index(f": {queue_id}: tracked ") < log.index(": stopped")
 
 
+def test_libmilter_reads_are_buffered(milter, redis_server, postfix_instance):
+    """libmilter's own read, poll and close go through MailTrail's buffered versions: most
+    packets are served from bytes already read, not from a system call each."""
+    process = milter(redis_server)
+    postfix = postfix_instance(milter=process.postfix_socket, default_action="tempfail")
+    data = (CORPUS / "postmark-basic-welcome.alt-b64.eml").read_bytes()
+    recipients = [f"buffered-{i}@example.net" for i in range(5)]
+    postfix.smtp_send([(SENDER, [rcpt], data) for rcpt in recipients])
+    postfix.wait_for_recipients(recipients)
+    assert process.stop() == 0
+    log = process.log()
+    assert ": libmilter reads buffered hold_ms=1000" in log, log
+    stopped = re.search(r": stopped libmilter_buffered_reads=(\d+) libmilter_socket_reads=(\d+)", log)
+    assert stopped, log
+    buffered, from_socket = int(stopped.group(1)), int(stopped.group(2))
+    # Each message is about 25 packets, each read as a 5-byte head and a body.
+    assert buffered + from_socket >= 5 * 2 * 20
+    assert buffered > from_socket
+
+
 def _milter_connections(process: MilterProcess) -> int:
     out = run(["ss", "-Htn", "state", "established", f"sport = :{process.port}"]).stdout.decode()
     return len([line for line in out.splitlines() if line.strip()])
