@@ -1,7 +1,8 @@
 /* Buffered reads of libmilter's session sockets (see LibmilterIO.h for why).
 
    One buffer per descriptor, made on the first read of a stream socket and dropped when
-   libmilter closes it. libmilter reads a session from one thread at a time, but its pool
+   libmilter closes it. libmilter's calls carry nothing but the descriptor, so the buffers
+   live in one process-wide table indexed by it. libmilter reads a session from one thread at a time, but its pool
    controller polls waiting sessions from another, so the buffer's fill is kept under a
    lock; the block itself is only written by the reading thread while it holds no bytes. */
 

@@ -37,7 +37,8 @@ int mt_session_close(int fd);
 /* The hold time mt_session_poll uses (milliseconds). */
 void mt_session_set_hold(int hold_ms);
 
-/* Reads served so far: from a socket (system calls) and from buffered bytes. */
+/* Reads libmilter made so far: those that called read(2) (on its sockets, or the other
+   descriptors it reads, such as its worker pool's pipe) and those served from buffered bytes. */
 struct mt_session_io_counts {
     uint64_t socket_reads;
     uint64_t buffered_reads;
