@@ -2,9 +2,10 @@
 
    One buffer per descriptor, made on the first read of a stream socket and dropped when
    libmilter closes it. libmilter's calls carry nothing but the descriptor, so the buffers
-   live in one process-wide table indexed by it. libmilter reads a session from one thread at a time, but its pool
-   controller polls waiting sessions from another, so the buffer's fill is kept under a
-   lock; the block itself is only written by the reading thread while it holds no bytes. */
+   live in one process-wide table indexed by it. libmilter reads a session from one thread
+   at a time, but its pool controller polls waiting sessions from another, so the buffer's
+   fill is kept under a lock; the block itself is only written by the reading thread while
+   it holds no bytes. */
 
 #define _GNU_SOURCE
 #include "LibmilterIO.h"
@@ -30,7 +31,8 @@ struct session_buffer {
 };
 
 /* Marks a descriptor that is not a stream socket: read directly, never buffered. */
-static struct session_buffer unbuffered;
+static char unbuffered_marker;
+#define UNBUFFERED ((struct session_buffer *)(void *)&unbuffered_marker)
 
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct session_buffer *table[TABLE_SIZE];
@@ -61,7 +63,7 @@ static struct session_buffer *buffer_for(int fd) {
     struct session_buffer *b = table[fd];
     if (b == NULL) {
         if (!is_stream_socket(fd)) {
-            b = &unbuffered;
+            b = UNBUFFERED;
         } else if ((b = malloc(sizeof *b)) != NULL) {
             b->start = b->end = 0;
         }
@@ -74,7 +76,7 @@ ssize_t mt_session_read(int fd, void *out, size_t count) {
     if (fd < 0 || fd >= TABLE_SIZE || count == 0) return read(fd, out, count);
     pthread_mutex_lock(&table_lock);
     struct session_buffer *b = buffer_for(fd);
-    if (b != NULL && b != &unbuffered && b->start < b->end) {
+    if (b != NULL && b != UNBUFFERED && b->start < b->end) {
         size_t n = b->end - b->start < count ? b->end - b->start : count;
         memcpy(out, b->data + b->start, n);
         b->start += n;
@@ -84,7 +86,7 @@ ssize_t mt_session_read(int fd, void *out, size_t count) {
     }
     pthread_mutex_unlock(&table_lock);
     __atomic_fetch_add(&socket_reads, 1, __ATOMIC_RELAXED);
-    if (b == NULL || b == &unbuffered || count >= BLOCK_SIZE) return read(fd, out, count);
+    if (b == NULL || b == UNBUFFERED || count >= BLOCK_SIZE) return read(fd, out, count);
 
     ssize_t got = read(fd, b->data, BLOCK_SIZE);
     if (got <= 0) return got;
@@ -105,7 +107,7 @@ static nfds_t mark_buffered(struct pollfd *fds, nfds_t count, int set) {
         int fd = fds[i].fd;
         if (fd < 0 || fd >= TABLE_SIZE || !(fds[i].events & POLLIN)) continue;
         struct session_buffer *b = table[fd];
-        if (b == NULL || b == &unbuffered || b->start == b->end) continue;
+        if (b == NULL || b == UNBUFFERED || b->start == b->end) continue;
         ready++;
         if (set) fds[i].revents |= POLLIN;
     }
@@ -143,7 +145,7 @@ int mt_session_close(int fd) {
         struct session_buffer *b = table[fd];
         table[fd] = NULL;
         pthread_mutex_unlock(&table_lock);
-        if (b != &unbuffered) free(b);
+        if (b != UNBUFFERED) free(b);
     }
     return close(fd);
 }

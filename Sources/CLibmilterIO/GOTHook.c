@@ -54,30 +54,24 @@ static ElfW(Addr) address(ElfW(Addr) pointer, ElfW(Addr) base) {
     return pointer < base ? pointer + base : pointer;
 }
 
-/* The functions standing in, in the order of `names`. */
-static const char *const names[] = {"read", "poll", "close"};
+/* The functions standing in, in the order they are patched: read last, so that a failure
+   part way never leaves buffered reads that poll does not know of (those would wait for bytes
+   that have already arrived). */
+static const char *const names[] = {"close", "poll", "read"};
 #define NAME_COUNT 3
 
 static void *replacement(int index) {
     switch (index) {
-    case 0: return (void *)mt_session_read;
+    case 0: return (void *)mt_session_close;
     case 1: return (void *)mt_session_poll;
-    default: return (void *)mt_session_close;
+    default: return (void *)mt_session_read;
     }
 }
 
-/* Records in `slots` the entries that `count` relocations at `relocations` name. */
-static void find_slots(const ElfW(Rela) *relocations, size_t count, const ElfW(Sym) *symbols,
-                       const char *strings, ElfW(Addr) base, void **slots[NAME_COUNT]) {
-    for (size_t i = 0; i < count; i++) {
-        unsigned long type = ELF64_R_TYPE(relocations[i].r_info);
-        if (type != JUMP_SLOT && type != GLOB_DAT) continue;
-        const char *name = strings + symbols[ELF64_R_SYM(relocations[i].r_info)].st_name;
-        for (int n = 0; n < NAME_COUNT; n++) {
-            if (strcmp(name, names[n]) == 0) slots[n] = (void **)(base + relocations[i].r_offset);
-        }
-    }
-}
+struct relocations {
+    const ElfW(Rela) *entries;
+    size_t count;
+};
 
 static int patch(void **slot, void *function, const struct found_library *lib) {
     ElfW(Addr) at = (ElfW(Addr))slot;
@@ -90,6 +84,24 @@ static int patch(void **slot, void *function, const struct found_library *lib) {
     if (mprotect(start, (size_t)page, PROT_READ | PROT_WRITE) != 0) return -1;
     *slot = function;
     return mprotect(start, (size_t)page, PROT_READ);
+}
+
+/* Counts the entries for names[n] in the two tables (a library may have more than one),
+   and with `patching` points each at its replacement; -1 when a patch fails. */
+static int visit(const struct relocations tables[2], const ElfW(Sym) *symbols, const char *strings,
+                 int n, const struct found_library *lib, int patching) {
+    int count = 0;
+    for (int t = 0; t < 2; t++) {
+        for (size_t i = 0; i < tables[t].count; i++) {
+            const ElfW(Rela) *r = &tables[t].entries[i];
+            unsigned long type = ELF64_R_TYPE(r->r_info);
+            if (type != JUMP_SLOT && type != GLOB_DAT) continue;
+            if (strcmp(strings + symbols[ELF64_R_SYM(r->r_info)].st_name, names[n]) != 0) continue;
+            if (patching && patch((void **)(lib->base + r->r_offset), replacement(n), lib) != 0) return -1;
+            count++;
+        }
+    }
+    return count;
 }
 
 int mt_libmilter_io_install(const char *library, int hold, const char **why) {
@@ -127,13 +139,11 @@ int mt_libmilter_io_install(const char *library, int hold, const char **why) {
         *why = "library's dynamic section lacks symbols or RELA relocations";
         return -1;
     }
-    /* All three or none: buffered reads that poll did not know of would wait for bytes
-       that have already arrived. */
-    void **slots[NAME_COUNT] = {NULL, NULL, NULL};
-    if (plt != NULL) find_slots(plt, plt_size / sizeof(ElfW(Rela)), symbols, strings, lib.base, slots);
-    if (rela != NULL) find_slots(rela, rela_size / sizeof(ElfW(Rela)), symbols, strings, lib.base, slots);
+    struct relocations tables[2] = {{plt, plt ? plt_size / sizeof(ElfW(Rela)) : 0},
+                                    {rela, rela ? rela_size / sizeof(ElfW(Rela)) : 0}};
+    /* All three or none. */
     for (int n = 0; n < NAME_COUNT; n++) {
-        if (slots[n] == NULL) {
+        if (visit(tables, symbols, strings, n, &lib, 0) == 0) {
             *why = "library does not call read, poll and close through its global offset table";
             return -1;
         }
@@ -141,11 +151,12 @@ int mt_libmilter_io_install(const char *library, int hold, const char **why) {
     mt_session_set_hold(hold);
     int total = 0;
     for (int n = 0; n < NAME_COUNT; n++) {
-        if (patch(slots[n], replacement(n), &lib) != 0) {
+        int patched = visit(tables, symbols, strings, n, &lib, 1);
+        if (patched < 0) {
             *why = "mprotect refused to open the global offset table";
             return -1;
         }
-        total++;
+        total += patched;
     }
     return total;
 #endif

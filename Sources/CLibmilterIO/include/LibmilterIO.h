@@ -19,8 +19,9 @@
 
 /* Replaces the read, poll and close entries of the loaded shared library whose path contains
    `library` (e.g. "libmilter.so") in its global offset table with the functions below;
-   `hold_ms` is the hold time. All three or none: returns 3, or -1 with `*why` naming
-   the failure (library not loaded, an entry not found, mprotect refused). Call it before the library starts any thread. */
+   `hold_ms` is the hold time. All three or none: returns the number of entries replaced
+   (3 unless the library has several for one), or -1 with `*why` naming the failure
+   (library not loaded, an entry not found, mprotect refused). Call it before the library starts any thread. */
 int mt_libmilter_io_install(const char *library, int hold_ms, const char **why);
 
 /* read(2) through a per-descriptor block buffer for stream sockets; other descriptors and
