@@ -4,7 +4,9 @@ import Store
 /// Applies one ``EventBatch`` to Redis exactly once, in two round trips:
 ///
 /// 1. `WATCH` the batch's `mt:msg:<id>` hashes, `HGETALL` each (the enrichment, and whether
-///    `first_open_at` / `first_click_at` are set), and `HGET` this tracker's progress mark.
+///    `first_open_at` / `first_click_at` are set) or, for a message whose template the writer
+///    holds (``MessageTemplateCache``), `HMGET` only those two fields and the record's
+///    identity; and `HGET` this tracker's progress mark.
 /// 2. `MULTI`; per event `XADD mt:events`; per message and kind one `HINCRBY` by the batch's
 ///    count, `HSETNX` of the first-seen time when the batch holds the first, `EXPIRE NX` when
 ///    the hash is new (``Engagement``); then `HSET <progress> <writer> <sequence>`;
@@ -63,7 +65,7 @@ public struct EventTransaction: Sendable {
     /// The hash holding each tracker's last applied batch sequence: `mt:tracker:applied`.
     public var progressKey: String { schema.prefix + "tracker:applied" }
 
-    /// Runs `batch` on `connection`.
+    /// Runs `batch` on `connection`, reading every message's enrichment record whole.
     ///
     /// - Parameters:
     ///   - checkProgress: skip the batch when the progress mark is at or past its sequence
@@ -72,6 +74,15 @@ public struct EventTransaction: Sendable {
     ///     sequence numbers stay above it.
     public func apply(_ batch: EventBatch, on connection: RedisConnection, checkProgress: Bool,
                       observedProgress: inout UInt64) -> Outcome {
+        var templates = MessageTemplateCache(capacity: 1)
+        return apply(batch, on: connection, checkProgress: checkProgress, observedProgress: &observedProgress,
+                     templates: &templates)
+    }
+
+    /// Runs `batch` on `connection`; messages in `templates` are only checked, not read whole
+    /// (``MessageTemplateCache``), and messages read whole with a readable record are added.
+    func apply(_ batch: EventBatch, on connection: RedisConnection, checkProgress: Bool,
+               observedProgress: inout UInt64, templates cache: inout MessageTemplateCache) -> Outcome {
         if batch.events.isEmpty { return .applied(written: 0, failures: [], unreadable: UnreadableEnrichment()) }
         let endpoint = connection.endpoint.description
         // The batch's messages, each once, in order of first appearance; events point at theirs.
@@ -96,15 +107,24 @@ public struct EventTransaction: Sendable {
         let trim = TrackingEvent.trimCommand(schema: schema, maxLength: eventsMaxLength)
 
         for _ in 0..<maxConflicts {
-            // Round trip 1: watch and read.
+            // Round trip 1: watch and read: a cached message's changing fields and identity
+            // (HMGET), any other message whole (HGETALL).
+            let cached = trackingIDs.map { cache.entry(for: $0) }
             var reads = RESPCommands(reservingCapacity: 64 * keys.count + 128)
             reads.begin(1 + keys.count)
             reads.argument("WATCH")
             for key in keys { reads.argument(key) }
-            for key in keys {
-                reads.begin(2)
-                reads.argument("HGETALL")
-                reads.argument(key)
+            for (index, key) in keys.enumerated() {
+                if cached[index] != nil {
+                    reads.begin(2 + Self.checkedFields.count)
+                    reads.argument("HMGET")
+                    reads.argument(key)
+                    for field in Self.checkedFields { reads.argument(field.rawValue) }
+                } else {
+                    reads.begin(2)
+                    reads.argument("HGETALL")
+                    reads.argument(key)
+                }
             }
             reads.begin(3)
             reads.argument("HGET")
@@ -119,10 +139,15 @@ public struct EventTransaction: Sendable {
             if let message = readReplies[0].errorMessage {
                 return .transient(.server(endpoint: endpoint, message: message), uncertain: false)
             }
-            var enrichment: [[String: [UInt8]]?] = []
-            enrichment.reserveCapacity(trackingIDs.count)
-            var wrongType = [Bool](repeating: false, count: trackingIDs.count)
+            // Per message: its template; whether its first open / first click is taken (in
+            // Redis, or later by an earlier event of this batch); whether the tracker creates
+            // the hash (the milter's record is not there: it gets an expiry).
+            var messages: [MessageState] = []
+            messages.reserveCapacity(trackingIDs.count)
             var failures: [String] = []
+            var unreadable = UnreadableEnrichment()
+            var unreadableMessages: Set<Int> = []
+            var stale = false
             for index in trackingIDs.indices {
                 let reply = readReplies[1 + index]
                 if let message = reply.errorMessage {
@@ -130,12 +155,46 @@ public struct EventTransaction: Sendable {
                         unwatch(connection)
                         return .transient(.server(endpoint: endpoint, message: message), uncertain: false)
                     }
-                    failures.append(message)  // not a hash: no enrichment, and its counters fail below
-                    wrongType[index] = true
-                    enrichment.append(nil)
+                    // Not a hash: no enrichment, and its counters fail below.
+                    failures.append(message)
+                    cache.remove(trackingIDs[index])
+                    messages.append(MessageState(
+                        template: EventJSONTemplate(message: .init(trackingID: trackingIDs[index], enrichment: nil)),
+                        openTaken: false, clickTaken: false, hashIsNew: false))
+                } else if let entry = cached[index] {
+                    let values = reply.array ?? []
+                    let fields = values.map(\.bytes)
+                    guard values.count == Self.checkedFields.count,
+                          Array(fields.dropFirst(2)) == entry.identity else {
+                        // The record is gone or was replaced: read it whole.
+                        cache.remove(trackingIDs[index])
+                        stale = true
+                        continue
+                    }
+                    messages.append(MessageState(template: entry.template, openTaken: fields[0] != nil,
+                                                 clickTaken: fields[1] != nil, hashIsNew: false))
                 } else {
-                    enrichment.append(reply.fieldMap)
+                    let enrichment = reply.fieldMap
+                    let message = EventAssembler.Message(trackingID: trackingIDs[index], enrichment: enrichment)
+                    if let problem = message.unreadable {
+                        unreadable.hashes.append("\(keys[index]): \(problem)")
+                        unreadableMessages.insert(index)
+                    }
+                    let template = EventJSONTemplate(message: message)
+                    if message.record != nil, let enrichment {
+                        cache.insert(.init(template: template, identity: MessageTemplateCache.identity(of: enrichment)),
+                                     for: trackingIDs[index])
+                    }
+                    messages.append(MessageState(
+                        template: template,
+                        openTaken: enrichment?[EnrichmentField.firstOpenAt.rawValue] != nil,
+                        clickTaken: enrichment?[EnrichmentField.firstClickAt.rawValue] != nil,
+                        hashIsNew: enrichment?.isEmpty ?? true))
                 }
+            }
+            if stale {
+                unwatch(connection)
+                continue
             }
             let progressReply = readReplies[readReplies.count - 1]
             if let message = progressReply.errorMessage {
@@ -151,23 +210,9 @@ public struct EventTransaction: Sendable {
 
             // Round trip 2: the transaction. `first` follows from what was read (WATCH keeps it
             // true until EXEC); counters are added up per message and kind.
-            var unreadable = UnreadableEnrichment()
-            var unreadableMessages: Set<Int> = []
-            let templates = trackingIDs.indices.map {
-                let message = EventAssembler.Message(trackingID: trackingIDs[$0], enrichment: enrichment[$0])
-                if let problem = message.unreadable {
-                    unreadable.hashes.append("\(keys[$0]): \(problem)")
-                    unreadableMessages.insert($0)
-                }
-                return EventJSONTemplate(message: message)
-            }
             if !unreadableMessages.isEmpty {
                 unreadable.events = eventMessages.count { unreadableMessages.contains($0) }
             }
-            // Per message: whether its first open / first click is taken (in Redis or by an
-            // earlier event of this batch).
-            var openTaken = enrichment.map { $0?[EnrichmentField.firstOpenAt.rawValue] != nil }
-            var clickTaken = enrichment.map { $0?[EnrichmentField.firstClickAt.rawValue] != nil }
             var engagements: [Engagement] = []
             var engagementIndex: [Int: Int] = [:]  // message index * 2 (+1 for opens) → engagement
             // MULTI, the events, the counters, the progress mark, EXEC: within the transaction
@@ -182,14 +227,14 @@ public struct EventTransaction: Sendable {
                 let isOpen = hit.kind == .open
                 let first: Bool
                 if isOpen {
-                    first = !openTaken[message]
-                    openTaken[message] = true
+                    first = !messages[message].openTaken
+                    messages[message].openTaken = true
                 } else {
-                    first = !clickTaken[message]
-                    clickTaken[message] = true
+                    first = !messages[message].clickTaken
+                    messages[message].clickTaken = true
                 }
                 scratch.removeAll(keepingCapacity: true)
-                guard templates[message].append(pending, first: first, to: &scratch) else {
+                guard messages[message].template.append(pending, first: first, to: &scratch) else {
                     failures.append("event \(pending.id) cannot be encoded (timestamp \(hit.timestamp))")
                     continue
                 }
@@ -211,7 +256,7 @@ public struct EventTransaction: Sendable {
             for engagement in engagements {
                 let message = engagement.message
                 // The tracker creates the hash (the milter's record is not there): it expires.
-                let hashIsNew = enrichment[message]?.isEmpty ?? !wrongType[message]
+                let hashIsNew = messages[message].hashIsNew
                 let ttl = hashIsNew && !expiring[message] ? messageTTL : nil
                 if hashIsNew { expiring[message] = true }
                 engagement.append(to: &writes, key: keys[message], ttlSeconds: ttl)
@@ -256,6 +301,18 @@ public struct EventTransaction: Sendable {
             }
         }
         return .transient(.server(endpoint: endpoint, message: "gave up after \(maxConflicts) WATCH conflicts"), uncertain: false)
+    }
+
+    /// The fields a cached message's read asks for: what the tracker changes, then the
+    /// record's identity.
+    static let checkedFields: [EnrichmentField] = [.firstOpenAt, .firstClickAt] + MessageTemplateCache.identityFields
+
+    /// What a batch needs of one of its messages.
+    struct MessageState {
+        let template: EventJSONTemplate
+        var openTaken: Bool
+        var clickTaken: Bool
+        let hashIsNew: Bool
     }
 
     /// The counter updates of one message and kind within a batch.

@@ -65,6 +65,7 @@ public final class EventWriter: @unchecked Sendable {
     private var ids = EventIDGenerator()
 
     // Owned by the writer thread.
+    private var templates = MessageTemplateCache()
     private var nextReplayAt = 0.0
     private var nextSyncAt = 0.0
     private var redisHealthy = true
@@ -270,7 +271,8 @@ public final class EventWriter: @unchecked Sendable {
             return
         }
         var observed: UInt64 = 0
-        let outcome = transaction.apply(batch, on: connection, checkProgress: false, observedProgress: &observed)
+        let outcome = transaction.apply(batch, on: connection, checkProgress: false, observedProgress: &observed,
+                                        templates: &templates)
         lastSequence = max(lastSequence, observed)
         switch outcome {
         case .applied(let written, let failures, let unreadable):
@@ -337,7 +339,8 @@ public final class EventWriter: @unchecked Sendable {
                     return
                 }
                 var observed: UInt64 = 0
-                let outcome = transaction.apply(batch, on: connection, checkProgress: true, observedProgress: &observed)
+                let outcome = transaction.apply(batch, on: connection, checkProgress: true, observedProgress: &observed,
+                                                    templates: &templates)
                 orderLock.lock()
                 lastSequence = max(lastSequence, observed)
                 orderLock.unlock()

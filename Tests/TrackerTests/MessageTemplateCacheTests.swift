@@ -1,0 +1,133 @@
+import Foundation
+import Rewrite
+import Store
+import TestSupport
+import Testing
+@testable import TrackerCore
+
+/// The writer's cache of message templates: bounded, and never trusted beyond what Redis
+/// still shows of the record.
+@Suite(.serialized) struct MessageTemplateCacheTests {
+    typealias F = TrackerFixtures
+
+    static func id(_ n: UInt8) -> TrackingID {
+        TrackingID(bytes: [UInt8](repeating: 0, count: TrackingID.byteCount - 1) + [n])
+    }
+
+    static func entry() -> MessageTemplateCache.Entry {
+        .init(template: EventJSONTemplate(message: .init(trackingID: id(0), enrichment: nil)), identity: [])
+    }
+
+    @Test func holdsAtMostTwoGenerationsAndKeepsWhatIsUsed() {
+        var cache = MessageTemplateCache(capacity: 2)
+        cache.insert(Self.entry(), for: Self.id(1))
+        cache.insert(Self.entry(), for: Self.id(2))
+        cache.insert(Self.entry(), for: Self.id(3))  // 1 and 2 become the previous generation
+        #expect(cache.count == 3)
+        #expect(cache.entry(for: Self.id(1)) != nil)  // used: back in the current generation
+        cache.insert(Self.entry(), for: Self.id(4))  // 3 and 1 become previous; 2 is dropped
+        #expect(cache.entry(for: Self.id(2)) == nil)
+        #expect(cache.entry(for: Self.id(1)) != nil)
+        #expect(cache.entry(for: Self.id(3)) != nil)
+        #expect(cache.count <= 4)
+        cache.remove(Self.id(3))
+        #expect(cache.entry(for: Self.id(3)) == nil)
+    }
+
+    /// Calls of `command` Redis has run since it started (`INFO commandstats`).
+    static func calls(_ command: String, _ client: RedisConnection) throws -> Int {
+        let info = try client.command(["INFO", "commandstats"]).string ?? ""
+        for line in info.split(whereSeparator: \.isNewline) where line.hasPrefix("cmdstat_\(command):calls=") {
+            return Int(line.dropFirst("cmdstat_\(command):calls=".count).prefix { $0.isNumber }) ?? 0
+        }
+        return 0
+    }
+
+    /// The JSON object of the newest event in the stream.
+    static func lastEvent(_ client: RedisConnection) throws -> [String: Any] {
+        let entry = try #require(try client.command(["XREVRANGE", "mt:events", "+", "-", "COUNT", "1"]).array?.first?.array?.last?.fieldMap)
+        let json = try #require(entry["json"])
+        return try #require(try JSONSerialization.jsonObject(with: Data(json)) as? [String: Any])
+    }
+
+    static func open(_ sequence: UInt64) -> EventBatch {
+        EventBatch(sequence: sequence, events: [PendingEvent(id: TrackingEvent.newID(), hit: TrackedHit(
+            kind: .open, trackingID: F.trackingID, timestamp: 1_700_000_000 + Double(sequence), ip: "192.0.2.1", userAgent: "ua"))])
+    }
+
+    static func record(recipient: String, sentAt: Int64) -> EnrichmentRecord {
+        EnrichmentRecord(
+            trackingID: F.trackingID.hex, sender: "news@shop.test", recipients: [recipient], messageID: "<m1@shop.test>",
+            subject: nil, campaign: "c1", tags: [], queueID: "4Xk2Lq0zZ1", clientAddress: nil, saslUser: nil,
+            sentAt: sentAt, linksWrapped: 1)
+    }
+
+    @Test func aCachedMessageIsCheckedNotReadWholeAndFirstStaysRight() throws {
+        let redis = try RedisServer()
+        defer { redis.shutdown() }
+        let client = redis.client()
+        _ = try client.pipeline(Self.record(recipient: "alice@example.org", sentAt: 1_699_999_000).commands(ttlSeconds: 3600))
+        let transaction = EventTransaction(schema: KeySchema(), writerID: "w", eventsMaxLength: 1000, messageTTL: 60)
+        let connection = RedisConnection(endpoint: redis.endpoint())
+        var cache = MessageTemplateCache()
+        var progress: UInt64 = 0
+        let applied = EventTransaction.Outcome.applied(written: 1, failures: [], unreadable: .init())
+
+        #expect(transaction.apply(Self.open(1), on: connection, checkProgress: false, observedProgress: &progress, templates: &cache) == applied)
+        #expect(cache.count == 1)
+        #expect(try Self.lastEvent(client)["first"] as? Bool == true)
+        #expect(transaction.apply(Self.open(2), on: connection, checkProgress: false, observedProgress: &progress, templates: &cache) == applied)
+        let second = try Self.lastEvent(client)
+        #expect(second["first"] as? Bool == false)
+        #expect(second["recipient"] as? String == "alice@example.org")
+        #expect(try Self.calls("hgetall", client) == 1)
+        #expect(try Self.calls("hmget", client) == 1)
+        #expect(try client.command(["HGET", "mt:msg:" + F.trackingID.hex, "opens"]) == .bulk(Array("2".utf8)))
+    }
+
+    @Test func aReplacedOrVanishedRecordIsReadAgain() throws {
+        let redis = try RedisServer()
+        defer { redis.shutdown() }
+        let client = redis.client()
+        let key = "mt:msg:" + F.trackingID.hex
+        _ = try client.pipeline(Self.record(recipient: "alice@example.org", sentAt: 1_699_999_000).commands(ttlSeconds: 3600))
+        let transaction = EventTransaction(schema: KeySchema(), writerID: "w", eventsMaxLength: 1000, messageTTL: 60)
+        let connection = RedisConnection(endpoint: redis.endpoint())
+        var cache = MessageTemplateCache()
+        var progress: UInt64 = 0
+        let applied = EventTransaction.Outcome.applied(written: 1, failures: [], unreadable: .init())
+        #expect(transaction.apply(Self.open(1), on: connection, checkProgress: false, observedProgress: &progress, templates: &cache) == applied)
+
+        // Written again for another recipient (sent_at differs): the new record is read and used.
+        _ = try client.pipeline(Self.record(recipient: "bob@example.org", sentAt: 1_699_999_500).commands(ttlSeconds: 3600))
+        #expect(transaction.apply(Self.open(2), on: connection, checkProgress: false, observedProgress: &progress, templates: &cache) == applied)
+        #expect(try Self.lastEvent(client)["recipient"] as? String == "bob@example.org")
+        #expect(try Self.calls("hgetall", client) == 2)
+
+        // Gone: the event has no enrichment, is a first again, and the hash the tracker
+        // creates expires.
+        _ = try client.command(["DEL", key])
+        #expect(transaction.apply(Self.open(3), on: connection, checkProgress: false, observedProgress: &progress, templates: &cache) == applied)
+        let third = try Self.lastEvent(client)
+        #expect(third["recipient"] == nil)
+        #expect(third["first"] as? Bool == true)
+        #expect(cache.count == 0)
+        let ttl = try #require(try client.command(["TTL", key]).integer)
+        #expect(ttl > 0 && ttl <= 60)
+
+        // No longer a hash: the counters fail, the event is written, the cache forgets it.
+        _ = try client.pipeline(Self.record(recipient: "carol@example.org", sentAt: 1_699_999_900).commands(ttlSeconds: 3600))
+        #expect(transaction.apply(Self.open(4), on: connection, checkProgress: false, observedProgress: &progress, templates: &cache) == applied)
+        #expect(cache.count == 1)
+        _ = try client.command(["DEL", key])
+        _ = try client.command(["SET", key, "not a hash"])
+        let outcome = transaction.apply(Self.open(5), on: connection, checkProgress: false, observedProgress: &progress, templates: &cache)
+        guard case .applied(let written, let failures, _) = outcome else {
+            Issue.record("unexpected outcome \(outcome)")
+            return
+        }
+        #expect(written == 1 && failures.allSatisfy { $0.hasPrefix("WRONGTYPE") })
+        #expect(cache.count == 0)
+        #expect(try Self.lastEvent(client)["recipient"] == nil)
+    }
+}
