@@ -90,54 +90,89 @@ public struct RawDeflate: Sendable {
     /// Decompresses `input`, which must be exactly one complete raw deflate stream, refusing
     /// to produce more than `limit` bytes: memory use is bounded whatever the input.
     public func inflate(_ input: some Collection<UInt8>, limit: Int) throws(InflateError) -> [UInt8] {
-        let attempt = { (buffer: UnsafeRawBufferPointer) in
-            Result { () throws(InflateError) in try inflate(buffer, limit: limit) }
-        }
-        let result = input.withContiguousStorageIfAvailable { attempt(UnsafeRawBufferPointer($0)) }
-            ?? Array(input).withUnsafeBytes(attempt)
-        return try result.get()
+        try Inflater(self).inflate(input, limit: limit)
     }
 
     /// Decompresses `input` (see `inflate(_:limit:)`).
     public func inflate(_ input: UnsafeRawBufferPointer, limit: Int) throws(InflateError) -> [UInt8] {
-        var stream = z_stream()
-        guard inflateInit2_(&stream, -windowBits, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK
-        else { throw .outOfMemory }
-        defer { inflateEnd(&stream) }
-        if !dictionary.isEmpty {
-            let status = dictionary.withUnsafeBufferPointer {
-                inflateSetDictionary(&stream, $0.baseAddress, UInt32($0.count))
-            }
-            guard status == Z_OK else { throw .outOfMemory }
-        }
-        stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
-        stream.avail_in = UInt32(clamping: input.count)
-        guard input.count <= UInt32.max else { throw .tooLarge }
+        try Inflater(self).inflate(input, limit: limit)
+    }
 
-        // Inflate in chunks so that a bomb costs at most `limit` bytes plus one chunk.
-        let chunkSize = 4096
-        var output: [UInt8] = []
-        output.reserveCapacity(Swift.min(limit, Swift.max(256, input.count * 4)))
-        return try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: chunkSize) { chunk throws(InflateError) in
-            while true {
-                stream.next_out = chunk.baseAddress
-                stream.avail_out = UInt32(chunkSize)
-                let status = CZlib.inflate(&stream, Z_NO_FLUSH)
-                let produced = chunkSize - Int(stream.avail_out)
-                if output.count + produced > limit { throw .tooLarge }
-                output.append(contentsOf: UnsafeBufferPointer(rebasing: chunk[0..<produced]))
-                switch status {
-                case Z_STREAM_END:
-                    guard stream.avail_in == 0 else { throw .trailingData }
-                    return output
-                case Z_OK:
-                    continue
-                case Z_MEM_ERROR:
-                    throw .outOfMemory
-                default:
-                    // Z_BUF_ERROR: no progress possible, i.e. the input ended mid-stream;
-                    // Z_DATA_ERROR / Z_NEED_DICT / Z_STREAM_ERROR: invalid stream.
-                    throw .corrupt
+    /// An inflater that keeps zlib's state between inputs, for a caller that inflates many
+    /// small ones (a server decoding link tokens): the state is allocated once, then only
+    /// reset. One thread at a time.
+    public final class Inflater {
+        public let format: RawDeflate
+        /// zlib's state points back at its stream, so the stream must not move: it lives here.
+        private let stream: UnsafeMutablePointer<z_stream>
+        private var initialized = false
+
+        public init(_ format: RawDeflate) {
+            self.format = format
+            stream = .allocate(capacity: 1)
+            stream.initialize(to: z_stream())
+        }
+
+        deinit {
+            if initialized { inflateEnd(stream) }
+            stream.deinitialize(count: 1)
+            stream.deallocate()
+        }
+
+        /// Decompresses `input` as ``RawDeflate/inflate(_:limit:)`` does.
+        public func inflate(_ input: some Collection<UInt8>, limit: Int) throws(InflateError) -> [UInt8] {
+            let attempt = { (buffer: UnsafeRawBufferPointer) in
+                Result { () throws(InflateError) in try self.inflate(buffer, limit: limit) }
+            }
+            let result = input.withContiguousStorageIfAvailable { attempt(UnsafeRawBufferPointer($0)) }
+                ?? Array(input).withUnsafeBytes(attempt)
+            return try result.get()
+        }
+
+        /// Decompresses `input` as ``RawDeflate/inflate(_:limit:)`` does.
+        public func inflate(_ input: UnsafeRawBufferPointer, limit: Int) throws(InflateError) -> [UInt8] {
+            if initialized {
+                guard inflateReset(stream) == Z_OK else { throw .outOfMemory }
+            } else {
+                guard inflateInit2_(stream, -format.windowBits, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK
+                else { throw .outOfMemory }
+                initialized = true
+            }
+            if !format.dictionary.isEmpty {
+                let status = format.dictionary.withUnsafeBufferPointer {
+                    inflateSetDictionary(stream, $0.baseAddress, UInt32($0.count))
+                }
+                guard status == Z_OK else { throw .outOfMemory }
+            }
+            guard input.count <= UInt32.max else { throw .tooLarge }
+            stream.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
+            stream.pointee.avail_in = UInt32(input.count)
+
+            // Inflate in chunks so that a bomb costs at most `limit` bytes plus one chunk.
+            let chunkSize = 4096
+            var output: [UInt8] = []
+            output.reserveCapacity(Swift.min(limit, Swift.max(256, input.count * 4)))
+            return try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: chunkSize) { chunk throws(InflateError) in
+                while true {
+                    stream.pointee.next_out = chunk.baseAddress
+                    stream.pointee.avail_out = UInt32(chunkSize)
+                    let status = CZlib.inflate(stream, Z_NO_FLUSH)
+                    let produced = chunkSize - Int(stream.pointee.avail_out)
+                    if output.count + produced > limit { throw .tooLarge }
+                    output.append(contentsOf: UnsafeBufferPointer(rebasing: chunk[0..<produced]))
+                    switch status {
+                    case Z_STREAM_END:
+                        guard stream.pointee.avail_in == 0 else { throw .trailingData }
+                        return output
+                    case Z_OK:
+                        continue
+                    case Z_MEM_ERROR:
+                        throw .outOfMemory
+                    default:
+                        // Z_BUF_ERROR: no progress possible, i.e. the input ended mid-stream;
+                        // Z_DATA_ERROR / Z_NEED_DICT / Z_STREAM_ERROR: invalid stream.
+                        throw .corrupt
+                    }
                 }
             }
         }

@@ -167,17 +167,27 @@ public struct TrackingToken: Equatable, Sendable {
 
     /// ``decode(_:keyRing:)`` for token text given as its UTF-8 bytes (as a server reads it
     /// off the wire, without making a `String` of it first).
-    public static func decode(utf8 token: UnsafeRawBufferPointer, keyRing: KeyRing) throws(TokenError) -> VerifiedToken {
-        try verify(Envelope(bytes: bytes(ofUTF8: token)), keyRing: keyRing)
+    ///
+    /// - Parameter inflater: from ``makeInflater()``, kept by the caller's thread so that
+    ///   deflated destinations do not set up zlib's state for every token.
+    public static func decode(utf8 token: UnsafeRawBufferPointer, keyRing: KeyRing,
+                              inflater: RawDeflate.Inflater? = nil) throws(TokenError) -> VerifiedToken {
+        try verify(Envelope(bytes: bytes(ofUTF8: token)), keyRing: keyRing, inflater: inflater)
+    }
+
+    /// An inflater for token destinations, for one thread's ``decode(utf8:keyRing:inflater:)`` calls.
+    public static func makeInflater() -> RawDeflate.Inflater {
+        RawDeflate.Inflater(urlCompression)
     }
 
     /// The checks of ``decode(_:keyRing:)`` after the envelope: key id, tag, then the payload.
-    private static func verify(_ envelope: Envelope, keyRing: KeyRing) throws(TokenError) -> VerifiedToken {
+    private static func verify(_ envelope: Envelope, keyRing: KeyRing,
+                               inflater: RawDeflate.Inflater? = nil) throws(TokenError) -> VerifiedToken {
         guard let authenticator = keyRing.authenticator(for: envelope.keyID) else {
             throw .unknownKey(envelope.keyID)
         }
         guard envelope.hasValidTag(authenticator) else { throw .badTag }
-        let payload = try envelope.payload()
+        let payload = try envelope.payload(inflater: inflater)
         let token = TrackingToken(kind: envelope.kind, issuedAt: envelope.issuedAt, trackingID: envelope.trackingID,
                                   linkIndex: payload.linkIndex, destination: payload.destination)
         return VerifiedToken(token: token, keyID: envelope.keyID)
@@ -330,7 +340,7 @@ public struct TrackingToken: Equatable, Sendable {
 
         /// The link index and destination (for clicks and unsubscribes), and the stored
         /// destination length; for opens, checks that nothing follows the header.
-        func payload() throws(TokenError) -> (linkIndex: UInt32, destination: [UInt8], storedLength: Int) {
+        func payload(inflater: RawDeflate.Inflater? = nil) throws(TokenError) -> (linkIndex: UInt32, destination: [UInt8], storedLength: Int) {
             var index = headerLength
             guard kind.hasDestination else {
                 guard index == tagStart else { throw .trailingBytes }
@@ -342,7 +352,7 @@ public struct TrackingToken: Equatable, Sendable {
             let destination: [UInt8]
             if isDeflated {
                 do {
-                    destination = try urlCompression.inflate(stored, limit: maxDestinationLength)
+                    destination = try (inflater ?? makeInflater()).inflate(stored, limit: maxDestinationLength)
                 } catch {
                     switch error {
                     case .tooLarge: throw .destinationTooLarge

@@ -50,8 +50,11 @@ public struct RequestRouter: Sendable {
 
     /// Decides the answer to `method target`, the target given as the bytes that arrived
     /// (what the server calls: no `String` is made of the target).
+    ///
+    /// - Parameter inflater: the calling thread's (``TrackingToken/makeInflater()``).
     public func route(method: Method, target: UnsafeRawBufferPointer, now: Double,
-                      clientIP: () -> String, userAgent: () -> String) -> RoutingDecision {
+                      clientIP: () -> String, userAgent: () -> String,
+                      inflater: RawDeflate.Inflater? = nil) -> RoutingDecision {
         guard let pathRange = Self.path(of: target) else { return RoutingDecision(route: .other, answer: .notFound) }
         let path = UnsafeRawBufferPointer(rebasing: target[pathRange])
         if Self.equals(path, "/healthz") { return simple(.health, .health, method) }
@@ -68,7 +71,8 @@ public struct RequestRouter: Sendable {
             return RoutingDecision(route: .other, answer: .notFound)
         }
         let verified = method == .other
-            ? nil : try? TrackingToken.decode(utf8: UnsafeRawBufferPointer(rebasing: path[tokenRange]), keyRing: keyRing)
+            ? nil : try? TrackingToken.decode(utf8: UnsafeRawBufferPointer(rebasing: path[tokenRange]), keyRing: keyRing,
+                                               inflater: inflater)
         return decide(method: method, pathKind: pathKind, verified: verified, now: now, clientIP: clientIP, userAgent: userAgent)
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import Rewrite
 
 /// The HTTP/1.1 listener: one channel pipeline per connection,
 ///
@@ -31,6 +32,7 @@ public final class TrackerServer: @unchecked Sendable {
             headerTimeout: Self.amount(configuration.headerTimeout),
             idleTimeout: Self.amount(configuration.idleTimeout))
         let services = self.services
+        let inflaters = LoopInflaters(group: group)
 
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
@@ -47,7 +49,8 @@ public final class TrackerServer: @unchecked Sendable {
                     try pipeline.addHandler(RequestGate(limits: limits, state: state) { status in
                         services.metrics.countRequest(route: .other, status: status)
                     })
-                    try pipeline.addHandler(TrackerHTTPHandler(services: services, state: state))
+                    try pipeline.addHandler(TrackerHTTPHandler(services: services, state: state,
+                                                               inflater: inflaters.inflater(for: channel.eventLoop)))
                     self?.register(channel)
                 }
             }
@@ -95,6 +98,25 @@ public final class TrackerServer: @unchecked Sendable {
 
     static func amount(_ seconds: Double) -> TimeAmount {
         .nanoseconds(Int64((seconds * 1e9).rounded()))
+    }
+}
+
+/// One link-destination inflater per event loop, made when the server starts; each is used
+/// only by the connections of its loop, hence only by the loop's thread.
+struct LoopInflaters: @unchecked Sendable {
+    private let inflaters: [ObjectIdentifier: RawDeflate.Inflater]
+
+    init(group: EventLoopGroup) {
+        var inflaters: [ObjectIdentifier: RawDeflate.Inflater] = [:]
+        for loop in group.makeIterator() {
+            inflaters[ObjectIdentifier(loop)] = TrackingToken.makeInflater()
+        }
+        self.inflaters = inflaters
+    }
+
+    /// `loop`'s inflater; a loop outside the group (none in practice) gets one of its own.
+    func inflater(for loop: EventLoop) -> RawDeflate.Inflater {
+        inflaters[ObjectIdentifier(loop)] ?? TrackingToken.makeInflater()
     }
 }
 

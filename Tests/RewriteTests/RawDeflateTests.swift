@@ -83,4 +83,34 @@ import Testing
         // A stored block whose length check (NLEN) is wrong.
         #expect(throws: RawDeflate.InflateError.corrupt) { try plain.inflate([0x01, 0x01, 0x00, 0x00, 0x00, 0x41], limit: 100) }
     }
+
+    /// One inflater through a mix of good and bad inputs gives, each time, what a fresh one
+    /// gives: nothing of an earlier input (a bomb cut off, a corrupt stream, a dictionary
+    /// match) leaks into the next.
+    @Test func aKeptInflaterAnswersEachInputAsAFreshOneDoes() throws {
+        let codec = RawDeflate(windowBits: 10, memLevel: 4, level: 6, dictionary: Array("https://www.example.com/".utf8))
+        let inflater = RawDeflate.Inflater(codec)
+        var rng = SeededGenerator(seed: 5)
+        let good = try (0..<20).map { n in
+            let text = Array("https://www.example.com/item?id=\(n)&p=".utf8) + (0..<n * 7).map { _ in UInt8.random(in: 97...122, using: &rng) }
+            return (text, try #require(codec.deflate(text)))
+        }
+        let bomb = try #require(codec.deflate([UInt8](repeating: 0x41, count: 100_000)))
+        func fresh(_ input: [UInt8], _ limit: Int) -> Result<[UInt8], RawDeflate.InflateError> {
+            Result { () throws(RawDeflate.InflateError) in try codec.inflate(input, limit: limit) }
+        }
+        func kept(_ input: [UInt8], _ limit: Int) -> Result<[UInt8], RawDeflate.InflateError> {
+            Result { () throws(RawDeflate.InflateError) in try inflater.inflate(input, limit: limit) }
+        }
+        for round in 0..<60 {
+            let (text, stream) = good[round % good.count]
+            let inputs: [([UInt8], Int)] = [
+                (stream, 4096), (bomb, 1000), (stream.dropLast(), 4096), (stream + [0], 4096),
+                ([0xFF, 0xFF], 100), (stream, text.count - 1), ([], 100),
+            ]
+            let (input, limit) = inputs[round % inputs.count]
+            #expect(kept(input, limit) == fresh(input, limit))
+            #expect(try inflater.inflate(stream, limit: 4096) == text)
+        }
+    }
 }

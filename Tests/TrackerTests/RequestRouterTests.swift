@@ -26,6 +26,21 @@ import Testing
                             timestamp: Self.now, ip: "203.0.113.9", userAgent: "UA/1")))
     }
 
+    /// The server passes its loop's kept inflater: the same decisions, whatever came before.
+    @Test func aKeptInflaterDecidesAsAFreshOne() {
+        let inflater = TrackingToken.makeInflater()
+        let destinations = ["https://example.com/a?b=1", "https://shop.example/landing?utm_source=newsletter&id=" + String(repeating: "x", count: 300),
+                            "https://example.com/wp-content/uploads/file.pdf"]
+        let paths = destinations.map { F.clickPath($0, index: 2) } + [F.clickPath("https://evil.test/", ring: F.foreignRing), F.pixelPath()]
+        for path in paths + paths.reversed() + paths {
+            let kept = path.utf8.withContiguousStorageIfAvailable { bytes in
+                Self.router.route(method: .get, target: UnsafeRawBufferPointer(bytes), now: Self.now,
+                                  clientIP: { "203.0.113.9" }, userAgent: { "UA/1" }, inflater: inflater)
+            }
+            #expect(kept == Self.route(.get, path))
+        }
+    }
+
     @Test func unsubscribeLinksRedirectLikeClicks() {
         let decision = Self.route(.get, F.unsubscribePath("https://example.com/unsub", index: 1))
         #expect(decision.answer == .redirect(location: "https://example.com/unsub"))
@@ -137,3 +152,4 @@ import Testing
         #expect(RequestRouter.trackingPath("c/abc") == nil)
     }
 }
+

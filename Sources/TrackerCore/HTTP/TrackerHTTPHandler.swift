@@ -1,6 +1,7 @@
 import Config
 import Foundation
 import NIOCore
+import Rewrite
 
 /// Answers each request as the ``RequestRouter`` decides, hands recorded hits to the event
 /// pipeline (never waiting for it), and counts every answer.
@@ -27,12 +28,15 @@ final class TrackerHTTPHandler: ChannelInboundHandler {
 
     private let services: Services
     private let state: ConnectionState
+    /// The event loop's inflater for link destinations (only its thread uses it).
+    private let inflater: RawDeflate.Inflater
     /// The connection's peer, resolved once.
     private var peer: ClientAddress.Peer?
 
-    init(services: Services, state: ConnectionState) {
+    init(services: Services, state: ConnectionState, inflater: RawDeflate.Inflater) {
         self.services = services
         self.state = state
+        self.inflater = inflater
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -82,6 +86,7 @@ final class TrackerHTTPHandler: ChannelInboundHandler {
         }
         let services = self.services
         let peer = self.peer ?? services.clientAddress.peer(nil)
+        let inflater = self.inflater
         let decision = request.withTarget { target in
             services.router.route(
                 method: method, target: target, now: Date().timeIntervalSince1970,
@@ -89,7 +94,8 @@ final class TrackerHTTPHandler: ChannelInboundHandler {
                     services.clientAddress.resolve(peer: peer, realIP: request.realIP.map(request.text),
                                                    forwardedFor: request.forwardedFor.map(request.text))
                 },
-                userAgent: { request.userAgent.map(request.text) ?? "" })
+                userAgent: { request.userAgent.map(request.text) ?? "" },
+                inflater: inflater)
         }
         if let hit = decision.hit { services.submit(hit) }
 
