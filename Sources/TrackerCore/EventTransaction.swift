@@ -1,3 +1,4 @@
+import Foundation
 import Rewrite
 import Store
 
@@ -109,7 +110,8 @@ public struct EventTransaction: Sendable {
         for _ in 0..<maxConflicts {
             // Round trip 1: watch and read: a cached message's changing fields and identity
             // (HMGET), any other message whole (HGETALL).
-            let cached = trackingIDs.map { cache.entry(for: $0) }
+            let now = Date().timeIntervalSince1970
+            let cached = trackingIDs.map { cache.entry(for: $0, now: now) }
             var reads = RESPCommands(reservingCapacity: 64 * keys.count + 128)
             reads.begin(1 + keys.count)
             reads.argument("WATCH")
@@ -182,7 +184,7 @@ public struct EventTransaction: Sendable {
                     }
                     let template = EventJSONTemplate(message: message)
                     if message.record != nil, let enrichment {
-                        cache.insert(.init(template: template, identity: MessageTemplateCache.identity(of: enrichment)),
+                        cache.insert(.init(template: template, identity: MessageTemplateCache.identity(of: enrichment), readAt: now),
                                      for: trackingIDs[index])
                     }
                     messages.append(MessageState(

@@ -14,8 +14,8 @@ import Testing
         TrackingID(bytes: [UInt8](repeating: 0, count: TrackingID.byteCount - 1) + [n])
     }
 
-    static func entry() -> MessageTemplateCache.Entry {
-        .init(template: EventJSONTemplate(message: .init(trackingID: id(0), enrichment: nil)), identity: [])
+    static func entry(readAt: Double = 1000) -> MessageTemplateCache.Entry {
+        .init(template: EventJSONTemplate(message: .init(trackingID: id(0), enrichment: nil)), identity: [], readAt: readAt)
     }
 
     @Test func holdsAtMostTwoGenerationsAndKeepsWhatIsUsed() {
@@ -24,14 +24,26 @@ import Testing
         cache.insert(Self.entry(), for: Self.id(2))
         cache.insert(Self.entry(), for: Self.id(3))  // 1 and 2 become the previous generation
         #expect(cache.count == 3)
-        #expect(cache.entry(for: Self.id(1)) != nil)  // used: back in the current generation
+        #expect(cache.entry(for: Self.id(1), now: 1001) != nil)  // used: back in the current generation
         cache.insert(Self.entry(), for: Self.id(4))  // 3 and 1 become previous; 2 is dropped
-        #expect(cache.entry(for: Self.id(2)) == nil)
-        #expect(cache.entry(for: Self.id(1)) != nil)
-        #expect(cache.entry(for: Self.id(3)) != nil)
+        #expect(cache.entry(for: Self.id(2), now: 1001) == nil)
+        #expect(cache.entry(for: Self.id(1), now: 1001) != nil)
+        #expect(cache.entry(for: Self.id(3), now: 1001) != nil)
         #expect(cache.count <= 4)
         cache.remove(Self.id(3))
-        #expect(cache.entry(for: Self.id(3)) == nil)
+        #expect(cache.entry(for: Self.id(3), now: 1001) == nil)
+    }
+
+    @Test func anEntryIsUsedForMaxAgeAfterItsRead() {
+        var cache = MessageTemplateCache(capacity: 2, maxAge: 60)
+        cache.insert(Self.entry(readAt: 1000), for: Self.id(1))
+        cache.insert(Self.entry(readAt: 1000), for: Self.id(2))
+        cache.insert(Self.entry(readAt: 1000), for: Self.id(3))  // 1 and 2 in the previous generation
+        #expect(cache.entry(for: Self.id(1), now: 1059.9) != nil)
+        #expect(cache.entry(for: Self.id(1), now: 1060) == nil)  // current generation, too old
+        #expect(cache.entry(for: Self.id(2), now: 1060) == nil)  // previous generation, too old
+        #expect(cache.entry(for: Self.id(3), now: 1060) == nil)
+        #expect(cache.count == 0)
     }
 
     /// Calls of `command` Redis has run since it started (`INFO commandstats`).
