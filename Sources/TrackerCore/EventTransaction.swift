@@ -101,7 +101,7 @@ public struct EventTransaction: Sendable {
                 trackingIDs.append(id)
             }
         }
-        let keys = trackingIDs.map { schema.message($0.hex) }
+        let keys = trackingIDs.map { Array(schema.message($0.hex).utf8) }  // each used in several commands
         var scratch: [UInt8] = []
         scratch.reserveCapacity(1024)
         let xaddHead = EventJSON.xaddHead(schema: schema)
@@ -179,7 +179,7 @@ public struct EventTransaction: Sendable {
                     let enrichment = reply.fieldMap
                     let message = EventAssembler.Message(trackingID: trackingIDs[index], enrichment: enrichment)
                     if let problem = message.unreadable {
-                        unreadable.hashes.append("\(keys[index]): \(problem)")
+                        unreadable.hashes.append("\(String(decoding: keys[index], as: UTF8.self)): \(problem)")
                         unreadableMessages.insert(index)
                     }
                     let template = EventJSONTemplate(message: message)
@@ -334,7 +334,7 @@ public struct EventTransaction: Sendable {
         /// `HINCRBY key opens|clicks <count>`, `HSETNX key first_open_at|first_click_at <at>` for a
         /// first, and `EXPIRE key <ttl> NX` when the tracker creates the hash (the milter's
         /// record has its own lifetime). `EXPIRE … NX` needs Redis 7.0 or later.
-        func append(to commands: inout RESPCommands, key: String, ttlSeconds: Int?) {
+        func append(to commands: inout RESPCommands, key: [UInt8], ttlSeconds: Int?) {
             commands.begin(4)
             commands.argument("HINCRBY")
             commands.argument(key)
