@@ -74,21 +74,43 @@ import Testing
             sentAt: sentAt, linksWrapped: 1)
     }
 
-    @Test func aCachedMessageIsCheckedNotReadWholeAndFirstStaysRight() throws {
-        let redis = try RedisServer()
-        defer { redis.shutdown() }
-        let client = redis.client()
-        _ = try client.pipeline(Self.record(recipient: "alice@example.org", sentAt: 1_699_999_000).commands(ttlSeconds: 3600))
+    /// A Redis holding one message's record, and a writer's transaction and cache.
+    final class Scene {
+        let redis: RedisServer
+        let client: RedisConnection
+        let connection: RedisConnection
         let transaction = EventTransaction(schema: KeySchema(), writerID: "w", eventsMaxLength: 1000, messageTTL: 60)
-        let connection = RedisConnection(endpoint: redis.endpoint())
         var cache = MessageTemplateCache()
         var progress: UInt64 = 0
-        let applied = EventTransaction.Outcome.applied(written: 1, failures: [], unreadable: .init())
 
-        #expect(transaction.apply(Self.open(1), on: connection, checkProgress: false, observedProgress: &progress, templates: &cache) == applied)
-        #expect(cache.count == 1)
+        init() throws {
+            redis = try RedisServer()
+            client = redis.client()
+            connection = RedisConnection(endpoint: redis.endpoint())
+            try write(MessageTemplateCacheTests.record(recipient: "alice@example.org", sentAt: 1_699_999_000))
+        }
+
+        func write(_ record: EnrichmentRecord) throws {
+            _ = try client.pipeline(record.commands(ttlSeconds: 3600))
+        }
+
+        /// Applies batch `sequence`: one open of the message.
+        func applyOpen(_ sequence: UInt64) -> EventTransaction.Outcome {
+            transaction.apply(MessageTemplateCacheTests.open(sequence), on: connection, checkProgress: false,
+                              observedProgress: &progress, templates: &cache)
+        }
+
+        static let applied = EventTransaction.Outcome.applied(written: 1, failures: [], unreadable: .init())
+    }
+
+    @Test func aCachedMessageIsCheckedNotReadWholeAndFirstStaysRight() throws {
+        let scene = try Scene()
+        defer { scene.redis.shutdown() }
+        let client = scene.client
+        #expect(scene.applyOpen(1) == Scene.applied)
+        #expect(scene.cache.count == 1)
         #expect(try Self.lastEvent(client)["first"] as? Bool == true)
-        #expect(transaction.apply(Self.open(2), on: connection, checkProgress: false, observedProgress: &progress, templates: &cache) == applied)
+        #expect(scene.applyOpen(2) == Scene.applied)
         let second = try Self.lastEvent(client)
         #expect(second["first"] as? Bool == false)
         #expect(second["recipient"] as? String == "alice@example.org")
@@ -98,48 +120,42 @@ import Testing
     }
 
     @Test func aReplacedOrVanishedRecordIsReadAgain() throws {
-        let redis = try RedisServer()
-        defer { redis.shutdown() }
-        let client = redis.client()
+        let scene = try Scene()
+        defer { scene.redis.shutdown() }
+        let client = scene.client
         let key = "mt:msg:" + F.trackingID.hex
-        _ = try client.pipeline(Self.record(recipient: "alice@example.org", sentAt: 1_699_999_000).commands(ttlSeconds: 3600))
-        let transaction = EventTransaction(schema: KeySchema(), writerID: "w", eventsMaxLength: 1000, messageTTL: 60)
-        let connection = RedisConnection(endpoint: redis.endpoint())
-        var cache = MessageTemplateCache()
-        var progress: UInt64 = 0
-        let applied = EventTransaction.Outcome.applied(written: 1, failures: [], unreadable: .init())
-        #expect(transaction.apply(Self.open(1), on: connection, checkProgress: false, observedProgress: &progress, templates: &cache) == applied)
+        #expect(scene.applyOpen(1) == Scene.applied)
 
         // Written again for another recipient (sent_at differs): the new record is read and used.
-        _ = try client.pipeline(Self.record(recipient: "bob@example.org", sentAt: 1_699_999_500).commands(ttlSeconds: 3600))
-        #expect(transaction.apply(Self.open(2), on: connection, checkProgress: false, observedProgress: &progress, templates: &cache) == applied)
+        try scene.write(Self.record(recipient: "bob@example.org", sentAt: 1_699_999_500))
+        #expect(scene.applyOpen(2) == Scene.applied)
         #expect(try Self.lastEvent(client)["recipient"] as? String == "bob@example.org")
         #expect(try Self.calls("hgetall", client) == 2)
 
         // Gone: the event has no enrichment, is a first again, and the hash the tracker
         // creates expires.
         _ = try client.command(["DEL", key])
-        #expect(transaction.apply(Self.open(3), on: connection, checkProgress: false, observedProgress: &progress, templates: &cache) == applied)
+        #expect(scene.applyOpen(3) == Scene.applied)
         let third = try Self.lastEvent(client)
         #expect(third["recipient"] == nil)
         #expect(third["first"] as? Bool == true)
-        #expect(cache.count == 0)
+        #expect(scene.cache.count == 0)
         let ttl = try #require(try client.command(["TTL", key]).integer)
         #expect(ttl > 0 && ttl <= 60)
 
         // No longer a hash: the counters fail, the event is written, the cache forgets it.
-        _ = try client.pipeline(Self.record(recipient: "carol@example.org", sentAt: 1_699_999_900).commands(ttlSeconds: 3600))
-        #expect(transaction.apply(Self.open(4), on: connection, checkProgress: false, observedProgress: &progress, templates: &cache) == applied)
-        #expect(cache.count == 1)
+        try scene.write(Self.record(recipient: "carol@example.org", sentAt: 1_699_999_900))
+        #expect(scene.applyOpen(4) == Scene.applied)
+        #expect(scene.cache.count == 1)
         _ = try client.command(["DEL", key])
         _ = try client.command(["SET", key, "not a hash"])
-        let outcome = transaction.apply(Self.open(5), on: connection, checkProgress: false, observedProgress: &progress, templates: &cache)
+        let outcome = scene.applyOpen(5)
         guard case .applied(let written, let failures, _) = outcome else {
             Issue.record("unexpected outcome \(outcome)")
             return
         }
         #expect(written == 1 && failures.allSatisfy { $0.hasPrefix("WRONGTYPE") })
-        #expect(cache.count == 0)
+        #expect(scene.cache.count == 0)
         #expect(try Self.lastEvent(client)["recipient"] == nil)
     }
 }
