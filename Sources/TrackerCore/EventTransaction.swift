@@ -167,7 +167,7 @@ public struct EventTransaction: Sendable {
                     let values = reply.array ?? []
                     let fields = values.map(\.bytes)
                     guard values.count == Self.checkedFields.count,
-                          Array(fields.dropFirst(2)) == entry.identity else {
+                          Array(fields.dropFirst(Self.engagementFields.count)) == entry.identity else {
                         // The record is gone or was replaced: read it whole.
                         cache.remove(trackingIDs[index])
                         stale = true
@@ -305,9 +305,11 @@ public struct EventTransaction: Sendable {
         return .transient(.server(endpoint: endpoint, message: "gave up after \(maxConflicts) WATCH conflicts"), uncertain: false)
     }
 
-    /// The fields a cached message's read asks for: what the tracker changes, then the
+    /// The fields that tell whether a message's first open and first click are taken.
+    static let engagementFields: [EnrichmentField] = [.firstOpenAt, .firstClickAt]
+    /// The fields a cached message's read asks for: the ``engagementFields``, then the
     /// record's identity.
-    static let checkedFields: [EnrichmentField] = [.firstOpenAt, .firstClickAt] + MessageTemplateCache.identityFields
+    static let checkedFields = engagementFields + MessageTemplateCache.identityFields
 
     /// What a batch needs of one of its messages.
     struct MessageState {
