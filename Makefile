@@ -19,7 +19,7 @@ build: deps
 	$(SWIFT) build
 
 release: deps
-	$(SWIFT) build -c release
+	SWIFT=$(SWIFT) scripts/swift-build release
 
 # Every test: Swift unit tests, then the integration tests against the real binaries,
 # redis-server, Postfix and nginx (started and stopped by the tests, on 127.0.0.1 only).

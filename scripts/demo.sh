@@ -36,7 +36,7 @@ cleanup() {
 trap cleanup EXIT
 
 step "building $BUILD binaries"
-(cd "$ROOT" && swift build -c "$BUILD" 2>&1 | tail -1)
+(cd "$ROOT" && scripts/swift-build "$BUILD" 2>&1 | tail -1)
 
 step "configuration ($DIR/mailtrail.conf)"
 "$BIN/mailtrail" keygen > "$DIR/keys"; chmod 600 "$DIR/keys"

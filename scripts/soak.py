@@ -1039,7 +1039,7 @@ class Soak:
 
 
 def build(kind: str) -> Path:
-    args = ["swift", "build"] + (["-c", "release"] if kind == "release" else [])
+    args = [str(REPO / "scripts" / "swift-build"), kind]  # release builds as make release does
     say(f"building: {' '.join(args)}")
     subprocess.run(args, cwd=REPO, check=True)
     out = subprocess.run(args + ["--show-bin-path"], cwd=REPO, check=True, capture_output=True)
