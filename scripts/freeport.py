@@ -40,6 +40,8 @@ def free_port() -> int:
     else:
         candidates = [random.randrange(FIXTURE_PORTS_FROM, low) for _ in range(200)]
     for candidate in candidates:
+        if candidate in _handed_out:   # its owner may be binding it (a server restarting) now
+            continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
             try:
                 probe.bind(("127.0.0.1", candidate))

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -13,12 +14,85 @@ import Glibc
         for port in ports {
             #expect(port >= 1024 && port < start)
             let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            try #require(descriptor >= 0, "socket: \(String(cString: strerror(errno)))")
             defer { close(descriptor) }
             var address = FreePort.loopback(port: UInt16(port))
             let bound = withUnsafePointer(to: &address) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
             }
-            #expect(bound == 0, "port \(port) is not free")
+            let reason = bound == 0 ? "" : String(cString: strerror(errno))
+            // On failure, say who holds the port: the next flaky run then names its cause.
+            #expect(bound == 0, "port \(port) is not free (\(reason)); \(Self.holders(of: port))")
         }
+    }
+
+    /// A port handed out is never probed again: another test's probe must not hold it for a
+    /// moment while its owner binds it (tests run in parallel).
+    @Test func aHandedOutPortIsNotProbedWhileItsOwnerBindsIt() throws {
+        let port = try FreePort.next()
+        let owner = Owner()
+        let thread = Thread {
+            while !owner.stopped {
+                let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+                var address = FreePort.loopback(port: UInt16(port))
+                let bound = withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                }
+                owner.record(bound: bound == 0)
+                close(descriptor)
+            }
+            owner.finish()
+        }
+        thread.start()
+        // 100 ports, each drawn after first being offered the owner's port.
+        for _ in 0..<100 {
+            var offerOwners = true
+            let other = try FreePort.next(drawing: {
+                defer { offerOwners = false }
+                return offerOwners ? port : Int.random(in: 10_000..<FreePort.ephemeralRangeStart())
+            })
+            #expect(other != port)
+        }
+        owner.stopAndWait()
+        #expect(owner.binds > 100)
+        #expect(owner.failures == 0, "the owner's bind failed \(owner.failures) times in \(owner.binds)")
+    }
+
+    /// The owner thread's tallies and its stop signal.
+    final class Owner: @unchecked Sendable {
+        private let condition = NSCondition()
+        private var stop = false
+        private var done = false
+        private(set) var binds = 0
+        private(set) var failures = 0
+
+        var stopped: Bool { condition.lock(); defer { condition.unlock() }; return stop }
+        func record(bound: Bool) {
+            condition.lock()
+            binds += 1
+            if !bound { failures += 1 }
+            condition.unlock()
+        }
+        func finish() { condition.lock(); done = true; condition.broadcast(); condition.unlock() }
+        func stopAndWait() {
+            condition.lock()
+            stop = true
+            while !done { condition.wait() }
+            condition.unlock()
+        }
+    }
+
+    /// The sockets `ss` lists on `port`, in any state, for the failure message.
+    static func holders(of port: Int) -> String {
+        let ss = Process()
+        ss.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        ss.arguments = ["ss", "-tanp", "( sport = :\(port) or dport = :\(port) )"]
+        let output = Pipe()
+        ss.standardOutput = output
+        ss.standardError = output
+        guard (try? ss.run()) != nil else { return "ss could not run" }
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        ss.waitUntilExit()
+        return "ss: " + text
     }
 }

@@ -14,15 +14,26 @@ public enum FreePort {
     nonisolated(unsafe) private static var handedOut: Set<Int> = []
     private static let lowest = 10_000
 
+    ///
+    /// Probing binds the candidate for a moment, so it happens under the lock and never on a
+    /// port already handed out: tests run in parallel, and a probe on a port another test has
+    /// just been given would make that test's own `bind` fail.
     public static func next() throws -> Int {
         let ephemeralStart = ephemeralRangeStart()
+        let roomBelow = ephemeralStart - lowest >= 1000
+        return try next(drawing: { roomBelow ? Int.random(in: lowest..<ephemeralStart) : 0 })
+    }
+
+    /// ``next()`` with the candidates drawn by `candidate` (0: let the kernel pick), so a test
+    /// can make it try given ports.
+    public static func next(drawing candidate: () -> Int) throws -> Int {
+        lock.lock()
+        defer { lock.unlock() }
         for _ in 0..<200 {
-            let candidate = ephemeralStart - lowest < 1000 ? 0 : Int.random(in: lowest..<ephemeralStart)
+            let candidate = candidate()
+            if handedOut.contains(candidate) { continue }
             guard let port = try probe(candidate) else { continue }
-            lock.lock()
-            let fresh = handedOut.insert(port).inserted
-            lock.unlock()
-            if fresh { return port }
+            if handedOut.insert(port).inserted { return port }
         }
         throw FixtureError("no free port")
     }

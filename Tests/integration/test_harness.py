@@ -46,6 +46,28 @@ def test_free_port_is_free_and_outside_the_ephemeral_range():
             s.bind(("127.0.0.1", port))
 
 
+def test_free_port_never_probes_a_port_it_handed_out(monkeypatch):
+    """A probe binds its candidate for a moment; on a port handed out earlier, that could make
+    the port's owner (a server restarting on it) fail to bind."""
+    import freeport
+    owned = free_port()
+    low, _ = ephemeral_port_range()
+    draws = iter([owned, owned] + [freeport.FIXTURE_PORTS_FROM + i for i in range(200)])
+    monkeypatch.setattr(freeport.random, "randrange", lambda start, stop: next(draws))
+    probed = []
+    real_socket = socket.socket
+
+    class RecordingSocket(real_socket):
+        def bind(self, address):
+            probed.append(address[1])
+            return super().bind(address)
+
+    monkeypatch.setattr(freeport.socket, "socket", RecordingSocket)
+    port = free_port()
+    assert port != owned and freeport.FIXTURE_PORTS_FROM <= port < low
+    assert owned not in probed and probed[-1] == port
+
+
 def test_redis_fixture_answers_on_loopback(redis_server):
     assert redis_server.cli("PING") == "PONG"
     assert redis_server.cli("SET", "mt:test", "1") == "OK"
