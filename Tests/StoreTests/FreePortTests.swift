@@ -13,16 +13,9 @@ import Glibc
         #expect(Set(ports).count == ports.count)
         for port in ports {
             #expect(port >= 1024 && port < start)
-            let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            try #require(descriptor >= 0, "socket: \(String(cString: strerror(errno)))")
-            defer { close(descriptor) }
-            var address = FreePort.loopback(port: UInt16(port))
-            let bound = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            let reason = bound == 0 ? "" : String(cString: strerror(errno))
+            let error = Self.bindError(port)
             // On failure, say who holds the port: the next flaky run then names its cause.
-            #expect(bound == 0, "port \(port) is not free (\(reason)); \(Self.holders(of: port))")
+            #expect(error == 0, "port \(port) is not free (\(String(cString: strerror(error)))); \(Self.holders(of: port))")
         }
     }
 
@@ -33,19 +26,13 @@ import Glibc
         let owner = Owner()
         let thread = Thread {
             while !owner.stopped {
-                let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-                var address = FreePort.loopback(port: UInt16(port))
-                let bound = withUnsafePointer(to: &address) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-                }
-                owner.record(bound: bound == 0)
-                close(descriptor)
+                owner.record(bound: Self.bindError(port) == 0)
             }
             owner.finish()
         }
         thread.start()
-        // 100 ports, each drawn after first being offered the owner's port.
-        for _ in 0..<100 {
+        // 200 ports, each drawn after first being offered the owner's port.
+        for _ in 0..<200 {
             var offerOwners = true
             let other = try FreePort.next(drawing: {
                 defer { offerOwners = false }
@@ -56,6 +43,18 @@ import Glibc
         owner.stopAndWait()
         #expect(owner.binds > 100)
         #expect(owner.failures == 0, "the owner's bind failed \(owner.failures) times in \(owner.binds)")
+    }
+
+    /// Binds a new socket to 127.0.0.1:`port` and closes it: 0, or the `errno` of the failure.
+    static func bindError(_ port: Int) -> Int32 {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { return errno }
+        defer { close(descriptor) }
+        var address = FreePort.loopback(port: UInt16(port))
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        return bound == 0 ? 0 : errno
     }
 
     /// The owner thread's tallies and its stop signal.
