@@ -29,6 +29,9 @@ let package = Package(
         .systemLibrary(name: "CSched"),
         // Buffered socket reads for libmilter, hooked into its own calls only (see its header).
         .target(name: "CLibmilterIO"),
+        // hiredis reply objects that keep only a reply's shape (errors and arrays), for
+        // replies that are only checked for errors.
+        .target(name: "CHiredisShapes", dependencies: ["CHiredis"]),
 
         // The pure core: bytes in, bytes out. No I/O, no globals.
         .target(
@@ -53,7 +56,7 @@ let package = Package(
 
         // Redis access, key schema, event model and the durable spool, shared by
         // the milter, the tracker and the CLI.
-        .target(name: "Store", dependencies: ["CHiredis", "CZlib", "Rewrite"]),
+        .target(name: "Store", dependencies: ["CHiredis", "CHiredisShapes", "CZlib", "Rewrite"]),
 
         // The libmilter filter.
         .executableTarget(

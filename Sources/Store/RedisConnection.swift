@@ -1,4 +1,5 @@
 import CHiredis
+import CHiredisShapes
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -96,6 +97,29 @@ public final class RedisConnection {
     /// argument again. Replies and failures as there.
     public func pipeline(_ commands: RESPCommands) throws(RedisError) -> [RedisReply] {
         if commands.isEmpty { return [] }
+        let context = try append(commands)
+        return try readReplies(commands.count, context: context)
+    }
+
+    /// ``pipeline(_:)-(RESPCommands)`` for replies that are only checked for errors: each is
+    /// read as its ``RedisReplyShape``, without copying strings or building objects for them.
+    public func pipelineShapes(_ commands: RESPCommands) throws(RedisError) -> [RedisReplyShape] {
+        if commands.isEmpty { return [] }
+        let context = try append(commands)
+        // The reader builds shapes until every reply is in. On failure the context is freed
+        // with the shape functions still set, so a partial reply is freed as what it is.
+        let previous = mt_reply_shape_begin(context.pointee.reader)
+        let replies = try readReplies(count: commands.count, context: context, free: mt_reply_shape_free) {
+            Self.shape($0.assumingMemoryBound(to: mt_reply_shape.self))
+        }
+        mt_reply_shape_restore(context.pointee.reader, previous)
+        return replies
+    }
+
+    // MARK: - Internals
+
+    /// Connects if need be and puts `commands` in hiredis' output buffer (no I/O yet).
+    private func append(_ commands: RESPCommands) throws(RedisError) -> UnsafeMutablePointer<redisContext> {
         try connect()
         guard let context else { throw .io(endpoint: endpoint.description, detail: "not connected") }
         let status = commands.bytes.withUnsafeBufferPointer { bytes in
@@ -104,22 +128,30 @@ public final class RedisConnection {
             }
         }
         if status != REDIS_OK { throw fail(context) }
-        return try readReplies(commands.count, context: context)
+        return context
     }
-
-    // MARK: - Internals
 
     /// Reads `count` replies, writing hiredis' output buffer first, under one SIGPIPE guard.
     private func readReplies(_ count: Int, context: UnsafeMutablePointer<redisContext>) throws(RedisError) -> [RedisReply] {
-        let outcome: Result<[RedisReply], RedisError> = SIGPIPEGuard.run {
-            var replies: [RedisReply] = []
+        try readReplies(count: count, context: context, free: freeReplyObject) {
+            Self.convert($0.assumingMemoryBound(to: redisReply.self))
+        }
+    }
+
+    /// Reads `count` replies, each turned into a value by `convert` and then released by `free`.
+    private func readReplies<Reply>(
+        count: Int, context: UnsafeMutablePointer<redisContext>,
+        free: (UnsafeMutableRawPointer?) -> Void, convert: (UnsafeMutableRawPointer) -> Reply
+    ) throws(RedisError) -> [Reply] {
+        let outcome: Result<[Reply], RedisError> = SIGPIPEGuard.run {
+            var replies: [Reply] = []
             replies.reserveCapacity(count)
             for _ in 0..<count {
                 var raw: UnsafeMutableRawPointer?
                 let status = redisGetReply(context, &raw)
                 guard status == REDIS_OK, let raw else { return .failure(fail(context)) }
-                replies.append(Self.convert(raw.assumingMemoryBound(to: redisReply.self)))
-                freeReplyObject(raw)
+                replies.append(convert(raw))
+                free(raw)
             }
             return .success(replies)
         }
@@ -270,6 +302,24 @@ public final class RedisConnection {
             return .array(elements)
         default:
             return .null
+        }
+    }
+
+    private static func shape(_ reply: UnsafeMutablePointer<mt_reply_shape>) -> RedisReplyShape {
+        let node = reply.pointee
+        switch node.type {
+        case REDIS_REPLY_STATUS: return .status
+        case REDIS_REPLY_STRING: return .string
+        case REDIS_REPLY_INTEGER: return .integer
+        case REDIS_REPLY_ERROR: return .error(text(node.str, node.len))
+        case REDIS_REPLY_ARRAY:
+            var elements: [RedisReplyShape] = []
+            elements.reserveCapacity(node.elements)
+            for index in 0..<node.elements {
+                if let element = node.element[index] { elements.append(shape(element)) }
+            }
+            return .array(elements)
+        default: return .null
         }
     }
 

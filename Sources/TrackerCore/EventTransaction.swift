@@ -272,9 +272,11 @@ public struct EventTransaction: Sendable {
             writes.command(trim)
             writes.begin(1)
             writes.argument("EXEC")
-            let writeReplies: [RedisReply]
+            // Only errors matter in these replies: read as shapes, the QUEUEDs and the new
+            // entries' IDs cost no copies.
+            let writeReplies: [RedisReplyShape]
             do {
-                writeReplies = try connection.pipeline(writes)
+                writeReplies = try connection.pipelineShapes(writes)
             } catch {
                 return .transient(error, uncertain: true)
             }
