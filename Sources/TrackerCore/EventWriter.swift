@@ -156,8 +156,11 @@ public final class EventWriter: @unchecked Sendable {
         let wasRunning = started && !stopped
         stopped = true
         stateLock.unlock()
-        queue.close()
+        // The overflow first: the writer stops once the queue is closed and both are drained,
+        // and it does not wait on a closed queue, so closing the queue first would leave it
+        // spinning until the overflow is closed too.
         overflow.close()
+        queue.close()
         if wasRunning { finished.wait() }
     }
 
