@@ -31,6 +31,7 @@ import Glibc
             owner.finish()
         }
         thread.start()
+        owner.waitForBinds(1)  // the draws below overlap the owner's binds
         // 200 ports, each drawn after first being offered the owner's port.
         for _ in 0..<200 {
             var offerOwners = true
@@ -40,7 +41,7 @@ import Glibc
             })
             #expect(other != port)
         }
-        owner.stopAndWait()
+        owner.stopAndWait(afterBinds: 101)
         #expect(owner.binds > 100)
         #expect(owner.failures == 0, "the owner's bind failed \(owner.failures) times in \(owner.binds)")
     }
@@ -70,11 +71,19 @@ import Glibc
             condition.lock()
             binds += 1
             if !bound { failures += 1 }
+            condition.broadcast()
             condition.unlock()
         }
         func finish() { condition.lock(); done = true; condition.broadcast(); condition.unlock() }
-        func stopAndWait() {
+        func waitForBinds(_ count: Int) {
             condition.lock()
+            while binds < count && !done { condition.wait() }
+            condition.unlock()
+        }
+        /// Stops the owner once it has bound `count` times (however slow its thread is to start).
+        func stopAndWait(afterBinds count: Int) {
+            condition.lock()
+            while binds < count && !done { condition.wait() }
             stop = true
             while !done { condition.wait() }
             condition.unlock()
