@@ -190,8 +190,8 @@ cmd_start() {
         die "--default-action must be accept, tempfail, reject or quarantine";; esac
     if [ -n "$milter" ]; then
         case "$milter" in
-            inet:127.0.0.1:[0-9]*|unix:/*) ;;
-            *) die "--milter must be inet:127.0.0.1:PORT or unix:/PATH (Postfix syntax), got '$milter'";;
+            inet:127.0.0.1:[0-9]*|unix:?*) ;;
+            *) die "--milter must be inet:127.0.0.1:PORT or unix:PATH (Postfix syntax; a relative PATH is in the queue directory), got '$milter'";;
         esac
     fi
     [ "$(id -u)" -eq 0 ] || die "must run as root (Postfix's master and sendmail -C need it)"

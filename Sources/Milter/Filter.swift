@@ -9,6 +9,8 @@ import Store
 /// sessions and messages in flight. Built once in `main`; its own state is lock-protected.
 final class Filter: @unchecked Sendable {
     let settings: Settings
+    /// What each connection asks of the MTA; depends on the kind of socket listened on.
+    let protocolOptions: ProtocolOptions
     let rewriter: MessageRewriter
     let writer: DurableRedisWriter
     private let replayLoop: SpoolReplayLoop
@@ -32,6 +34,7 @@ final class Filter: @unchecked Sendable {
 
     init(settings: Settings) throws(StartupError) {
         self.settings = settings
+        protocolOptions = ProtocolOptions(socket: settings.milterSocket)
         let keyRing: KeyRing
         do {
             keyRing = try settings.loadKeyRing(requirePrivate: true)

@@ -66,7 +66,7 @@ enum FilterCallbacks {
     static func negotiate(_ ctx: OpaquePointer?, _ offeredActions: UInt, _ offeredSteps: UInt,
                           _ actions: UnsafeMutablePointer<UInt>?, _ steps: UnsafeMutablePointer<UInt>?,
                           _ f2: UnsafeMutablePointer<UInt>?, _ f3: UnsafeMutablePointer<UInt>?) -> sfsistat {
-        let wanted = ProtocolOptions.negotiate(offeredActions: offeredActions, offeredSteps: offeredSteps)
+        let wanted = filter.protocolOptions.negotiate(offeredActions: offeredActions, offeredSteps: offeredSteps)
         actions?.pointee = wanted.actions
         steps?.pointee = wanted.steps
         f2?.pointee = 0

@@ -87,6 +87,14 @@ def listening_on(port: int) -> list[tuple[str, int, str]]:
     return [entry for entry in listeners() if entry[1] == port]
 
 
+def unix_listeners(path: Path) -> list[str]:
+    """The process column of every listening Unix stream socket bound to `path` (`ss -Hlxp`);
+    a socket file left behind by a process that exited has none."""
+    out = run(["ss", "-Hlxp"]).stdout.decode()
+    return [" ".join(fields[8:]) for fields in map(str.split, out.splitlines())
+            if len(fields) > 4 and fields[4] == str(path)]
+
+
 def processes_in(directory: Path) -> list[int]:
     """PIDs whose working directory is `directory` or inside it (every Postfix daemon of an
     instance works in its queue directory)."""
@@ -644,8 +652,9 @@ class MilterProcess:
     def listening(self) -> bool:
         if self.port is not None:
             return any(f"pid={self.pid}," in entry[2] for entry in listening_on(self.port))
+        # The socket file alone is not enough: one left by an earlier milter is still there.
         path = Path(self.socket.partition(":")[2])
-        return path.exists() and path.is_socket()
+        return any(f"pid={self.pid}," in entry for entry in unix_listeners(path))
 
     def start(self, timeout: float = 15) -> "MilterProcess":
         """Starts the milter and waits until it listens; raises with its log when it exits."""

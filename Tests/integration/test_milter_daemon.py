@@ -119,6 +119,30 @@ def test_unix_socket_gets_mode_and_group_and_postfix_delivers_through_it(
     assert again.listening()
 
 
+def test_postfix_reaches_a_unix_socket_in_its_queue_directory_by_a_relative_path(
+        milter, redis_server, postfix_instance, work_dir):
+    """The wiring README.md recommends: the socket inside Postfix's queue directory and
+    named relative to it (unix:mailtrail/milter.sock), which chrooted and unchrooted smtpd
+    and cleanup processes all resolve alike; mail submitted over SMTP and through sendmail
+    (pickup, cleanup, non_smtpd_milters) is tracked."""
+    postfix = postfix_instance(milter="unix:mailtrail/milter.sock", default_action="tempfail")
+    path = postfix.directory / "queue" / "mailtrail" / "milter.sock"
+    path.parent.mkdir()
+    path.parent.chmod(0o750)
+    os.chown(path.parent, 0, grp.getgrnam("postfix").gr_gid)
+    process = milter(redis_server, milter_socket=f"unix:{path}", milter_socket_group="postfix")
+
+    message = (CORPUS / "munroe-email.alt-qp.eml").read_bytes()
+    [queue_id] = postfix.smtp_send([(SENDER, ["relative-smtp@example.net"], message)])
+    postfix.sendmail(message, SENDER, ["relative-pickup@example.net"])
+    got = postfix.wait_for_recipients(["relative-smtp@example.net", "relative-pickup@example.net"])
+    lines = tracked_lines(process.log())
+    assert f"X-MailTrail-ID: {lines[queue_id]['id']}".encode() in got["relative-smtp@example.net"].message
+    assert len(lines) == 2, lines
+    pickup_ids = {line["id"] for q, line in lines.items() if q != queue_id}
+    assert f"X-MailTrail-ID: {pickup_ids.pop()}".encode() in got["relative-pickup@example.net"].message
+
+
 def test_unusable_unix_socket_directory_is_a_clear_error(milter, binaries, work_dir):
     path = work_dir / "missing" / "milter.sock"
     result = start_expecting_failure(binaries, milter.config(milter_socket=f"unix:{path}"))

@@ -25,9 +25,13 @@ def miltertest(process, binaries, config: Path, work_dir: Path, check: bool = Tr
                 "-D", f"workdir={work_dir}"], check=check, timeout=60)
 
 
+@pytest.mark.parametrize("socket_kind", ["inet", "unix"])
 def test_miltertest_sees_header_insert_and_exact_body(milter, redis_server, binaries, work_dir,
-                                                      tracking_base):
-    process = milter(redis_server)
+                                                      tracking_base, socket_kind):
+    # The script checks the negotiated steps, which differ by socket kind (DATA is skipped
+    # on a Unix socket only).
+    sockets = {"unix": {"milter_socket": f"unix:{work_dir / 'milter.sock'}"}, "inet": {}}
+    process = milter(redis_server, **sockets[socket_kind])
     result = miltertest(process, binaries, process.config, work_dir)
     out = result.stdout.decode()
     match = re.search(r"^tracked ([0-9a-f]{32}) issued-at (\d+)$", out, re.MULTILINE)
