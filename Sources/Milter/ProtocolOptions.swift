@@ -14,7 +14,7 @@ import Config
 /// a TCP connection waits behind Nagle's algorithm for an acknowledgement the filter's
 /// kernel delays, about 40 ms per message. A Unix socket has neither, so there the DATA
 /// round trip (a write, a wait and a reply per message) is saved.
-struct ProtocolOptions: Equatable {
+struct ProtocolOptions {
     static let actions = UInt(SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY)
     static let noReplySteps = UInt(SMFIP_NR_CONN | SMFIP_NR_MAIL | SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_BODY)
 
