@@ -83,6 +83,7 @@ export SWIFT_BACKTRACE=enable=no
 export TRACKER_LOAD_REQUESTS=${TRACKER_LOAD_REQUESTS:-20000}
 
 failed=()
+failures=()  # the failing tests' own lines, repeated at the end
 
 # check_reports DIR STEP STATUS: prints every report in DIR; fails when there is one or
 # when the step's tests failed (STATUS non-zero).
@@ -130,7 +131,16 @@ for sanitizer in "${sanitizers[@]}"; do
         case $step in
             unit)
                 echo "sanitize: unit tests under $sanitizer"
-                swift test --skip-build --sanitize="$sanitizer" --scratch-path "$scratch" "$@" || status=$?
+                # Kept, so that a failure's test names can be repeated at the very end (CI shows
+                # the tail of the output; the unit step's own summary is long scrolled away).
+                unit_log="$scratch/unit-tests.log"
+                swift test --skip-build --sanitize="$sanitizer" --scratch-path "$scratch" "$@" 2>&1 | tee "$unit_log" \
+                    || status=${PIPESTATUS[0]}
+                if [ "$status" -ne 0 ]; then
+                    while IFS= read -r line; do
+                        failures+=("$sanitizer unit: $line")
+                    done < <(grep -a -E '✘|error: |XCTAssert|Fatal error' "$unit_log" | head -40)
+                fi
                 ;;
             integration)
                 echo "sanitize: integration tests under $sanitizer (binaries in $scratch/debug)"
@@ -150,6 +160,7 @@ for sanitizer in "${sanitizers[@]}"; do
 done
 
 if [ ${#failed[@]} -gt 0 ]; then
+    [ ${#failures[@]} -eq 0 ] || printf 'sanitize: %s\n' "${failures[@]}" >&2
     printf 'sanitize: FAILED: %s\n' "${failed[@]}" >&2
     exit 1
 fi

@@ -107,10 +107,11 @@ import Testing
         #expect(ready == 1)
         #expect(seconds >= 0.09 && seconds < 4)
         #expect(pair.read(4) == "next")
-        // Other timeouts are left alone.
+        // Other timeouts are left alone: no wait for the 5 s hold (the bound leaves room for a
+        // loaded machine or a sanitizer).
         seconds = Self.elapsed { ready = mt_session_poll(&p, 1, 0) }
         #expect(ready == 0)
-        #expect(seconds < 0.05)
+        #expect(seconds < 1)
     }
 
     @Test func largeReadsGoStraightToTheSocket() throws {

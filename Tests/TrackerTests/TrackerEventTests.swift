@@ -218,12 +218,12 @@ import Testing
     }
 
     /// While the writer waits out a round trip to a Redis that does not answer (here up to
-    /// `tracker_redis_timeout` = 3 s), hits that find the queue full are still answered at once: they
+    /// `tracker_redis_timeout` = 5 s), hits that find the queue full are still answered at once: they
     /// wait in the overflow queue, not for the writer's lock, and reach the stream afterwards.
     @Test func aFullQueueDoesNotMakeRequestsWaitForRedis() throws {
         let redis = try RedisServer()
         defer { redis.shutdown() }
-        let tracker = try TrackerHarness(redis: redis, settings: "event_queue_size = 16", redisTimeout: "3s")
+        let tracker = try TrackerHarness(redis: redis, settings: "event_queue_size = 16", redisTimeout: "5s")
         defer { tracker.stop() }
         let connection = try tracker.connect()
         // One event through first, so that the writer's connection is up before Redis hangs (a
@@ -238,7 +238,7 @@ import Testing
             #expect(try connection.get(F.clickPath("https://shop.test/\(index)", index: UInt32(index))).status == 302)
         }
         let elapsed = Date().timeIntervalSince(started)
-        #expect(elapsed < 1.5, "30 requests took \(elapsed) s while Redis hung: handlers waited for the writer")
+        #expect(elapsed < 3, "30 requests took \(elapsed) s while Redis hung: handlers waited for the writer")
         #expect(try tracker.metric("mailtrail_tracker_queue_overflows_total") ?? 0 > 0)
         // The depth gauge counts the overflow too: more than the queue's 16 wait in memory.
         #expect(try tracker.metric("mailtrail_tracker_event_queue_depth") ?? 0 > 16)
