@@ -84,7 +84,7 @@ import Testing
         #expect(seconds >= 1.9 && seconds < 6)  // the 2 s timeout, not a blocking read
         let later = try elapsed { outcome = try writer.submit([RedisCommand(redisArguments: ["SADD", "ids", "e2"])]) }
         #expect(outcome == .spooled(reason: nil))
-        #expect(later < 1.5)  // straight to the spool (one append and fsync): no second wait for the timeout
+        #expect(later < 1.5)  // straight to the spool (one append): no second wait for the timeout
 
         server.resume()
         let report = try writer.replayIfPossible()
