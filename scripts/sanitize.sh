@@ -128,19 +128,14 @@ for sanitizer in "${sanitizers[@]}"; do
         export TSAN_OPTIONS="log_path=$prefix:suppressions=$PWD/scripts/sanitizers/tsan.supp:print_suppressions=0:second_deadlock_stack=1"
         step_start=$(date +%s)
         status=0
+        # The step's output is kept, so that its failures can be repeated at the very end (CI
+        # shows the tail of the output, and a later step scrolls them away).
+        step_log="$scratch/$step-tests.log"
         case $step in
             unit)
                 echo "sanitize: unit tests under $sanitizer"
-                # Kept, so that a failure's test names can be repeated at the very end (CI shows
-                # the tail of the output; the unit step's own summary is long scrolled away).
-                unit_log="$scratch/unit-tests.log"
-                swift test --skip-build --sanitize="$sanitizer" --scratch-path "$scratch" "$@" 2>&1 | tee "$unit_log" \
-                    || status=${PIPESTATUS[0]}
-                if [ "$status" -ne 0 ]; then
-                    while IFS= read -r line; do
-                        failures+=("$sanitizer unit: $line")
-                    done < <(grep -a -E '✘|error: |XCTAssert|Fatal error' "$unit_log" | head -40)
-                fi
+                swift test --skip-build --sanitize="$sanitizer" --scratch-path "$scratch" "$@" 2>&1 \
+                    | tee "$step_log" || status=${PIPESTATUS[0]}
                 ;;
             integration)
                 echo "sanitize: integration tests under $sanitizer (binaries in $scratch/debug)"
@@ -150,9 +145,16 @@ for sanitizer in "${sanitizers[@]}"; do
                     selection=("${integration_tests[@]}" "${integration_thread[@]}" -k "$deselect_thread")
                 fi
                 MAILTRAIL_BIN_DIR="$PWD/$scratch/debug" MAILTRAIL_SANITIZER=$sanitizer MAILTRAIL_REQUIRE_BINARIES=1 \
-                    python3 -m pytest -q -p no:cacheprovider --durations=10 "${selection[@]}" || status=$?
+                    python3 -m pytest -q -p no:cacheprovider --durations=10 "${selection[@]}" 2>&1 \
+                    | tee "$step_log" || status=${PIPESTATUS[0]}
                 ;;
         esac
+        if [ "$status" -ne 0 ]; then
+            # swift-testing's failed expectations and crashes, pytest's short summary.
+            while IFS= read -r line; do
+                failures+=("$sanitizer $step: $line")
+            done < <(grep -a -E '✘|Fatal error|^(FAILED|ERROR) ' "$step_log" | head -40)
+        fi
         timings+=", $step $(($(date +%s) - step_start)) s"
         check_reports "$reports/$step" "$sanitizer $step" "$status" || true
     done
