@@ -311,22 +311,43 @@ import Glibc
         let (replayed, report) = try Self.drain(spool)
         #expect(replayed == (0..<stored).map { record + Array(String($0).utf8) })
         #expect(report.skippedBytes == 0)
-        try spool.append(Array("space again".utf8))
+        try spool.appendWhenSpaceIsBack(Array("space again".utf8))
         #expect(try Self.drain(spool).records == [Array("space again".utf8)])
     }
 }
 
 extension Spool {
     /// Opens a spool directory that this process closed a moment ago. The `flock` travels with
-    /// the open file description, so a child that another test is spawning at that instant
-    /// holds it until its exec closes it (O_CLOEXEC): wait for that rather than fail.
+    /// the open file description, which a spawned child may still hold (``afterSpawnedChildren(retrying:_:)``).
     static func reopen(_ directory: String, options: Options = Options()) throws -> Spool {
+        try afterSpawnedChildren(retrying: { $0 == .inUse(path: directory) }) { () throws(SpoolError) in
+            try Spool(directory: directory, options: options)
+        }
+    }
+
+    /// Appends `record` once the space of segments this spool just deleted is free again: tmpfs
+    /// frees an unlinked file's pages only when its last descriptor closes, and a spawned child
+    /// may still hold one (``afterSpawnedChildren(retrying:_:)``).
+    func appendWhenSpaceIsBack(_ record: [UInt8]) throws {
+        try Spool.afterSpawnedChildren(retrying: { if case .diskFull = $0 { true } else { false } }) { () throws(SpoolError) in
+            try append(record)
+        }
+    }
+
+    /// Runs `body`, again every 10 ms for up to 2 s while it fails with an error `isTransient`
+    /// accepts. Tests run in parallel, and a child that another test is spawning (mount,
+    /// redis-server) holds copies of this process's descriptors from its fork until its exec
+    /// closes them (O_CLOEXEC): a lock or a deleted file is released a moment later, not at
+    /// once. Waiting for that rather than failing keeps these tests deterministic; a
+    /// descriptor the spool itself kept would still fail them.
+    static func afterSpawnedChildren<T>(retrying isTransient: (SpoolError) -> Bool,
+                                        _ body: () throws(SpoolError) -> T) throws -> T {
         let deadline = Date(timeIntervalSinceNow: 2)
         while true {
             do {
-                return try Spool(directory: directory, options: options)
+                return try body()
             } catch {
-                guard error == .inUse(path: directory), Date() < deadline else { throw error }
+                guard isTransient(error), Date() < deadline else { throw error }
                 usleep(10_000)
             }
         }
