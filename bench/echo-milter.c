@@ -10,7 +10,7 @@
  * one line per message on stderr, as mailtrail-milter does. It parses and rewrites nothing,
  * so what it costs is Postfix's share of a body-replacing filter plus a minimal filter's own.
  * Its TCP listening socket gets the options mailtrail-milter sets on its own (TCP_NODELAY,
- * and an MSS of 1460 so that cleanup's milter buffers stay small; see
+ * and an MSS of at most 8 KiB so that cleanup's milter buffers stay small; see
  * Sources/Milter/ListenSocketOptions.swift). With -b, libmilter's reads are buffered as in
  * mailtrail-milter (Sources/CLibmilterIO, compiled in); without, they are stock libmilter's.
  *
@@ -31,6 +31,10 @@
 #include <libmilter/mfapi.h>
 
 #include "LibmilterIO.h"
+
+#ifndef ECHO_MSS
+#define ECHO_MSS 8192   /* as Sources/Milter/ListenSocketOptions.swift */
+#endif
 
 static int redis_port;          /* 0: no Redis */
 static int unix_socket;
@@ -220,7 +224,7 @@ static void tune_listener(void)
     for (int fd = 0; fd < 1024; fd++) {
         int     accepting = 0;
         int     one = 1;
-        int     mss = 1460;
+        int     mss = ECHO_MSS;
         socklen_t size = sizeof(accepting);
         struct sockaddr_storage address;
         socklen_t address_size = sizeof(address);
