@@ -43,6 +43,7 @@ struct session {
     char   *body;
     size_t  length;
     size_t  capacity;
+    int     incomplete;         /* a chunk could not be kept: leave the body alone */
     char    sender[512];
     char    recipient[512];
     redisContext *redis;
@@ -105,6 +106,7 @@ static sfsistat on_envfrom(SMFICTX *ctx, char **argv)
     if (s == NULL)
         return SMFIS_NOREPLY;
     s->length = 0;
+    s->incomplete = 0;
     copy_address(s->sender, sizeof(s->sender), argv[0]);
     s->recipient[0] = 0;
     return SMFIS_NOREPLY;
@@ -145,8 +147,10 @@ static sfsistat on_body(SMFICTX *ctx, unsigned char *chunk, size_t size)
 
         while (wanted < s->length + size)
             wanted *= 2;
-        if ((grown = realloc(s->body, wanted)) == NULL)
+        if ((grown = realloc(s->body, wanted)) == NULL) {
+            s->incomplete = 1;
             return SMFIS_NOREPLY;
+        }
         s->body = grown;
         s->capacity = wanted;
     }
@@ -182,7 +186,7 @@ static sfsistat on_eom(SMFICTX *ctx)
     struct timeval now;
     char    id[33];
 
-    if (s == NULL)
+    if (s == NULL || s->incomplete)
         return SMFIS_CONTINUE;
     gettimeofday(&now, NULL);
     snprintf(id, sizeof(id), "%08lx%08lx%016lx", (unsigned long) getpid() & 0xffffffffUL,
